@@ -1,0 +1,6 @@
+"""Shared fixtures: a throwaway PKI built once per run, and real services on loopback."""
+
+pytest_plugins = [
+    "tests.fixtures.pki",
+    "tests.fixtures.services",
+]
