@@ -1,0 +1,129 @@
+"""The verification report: a frozen value, serialisable to JSON.
+
+"Invalid" is a result, not an exception. A report always has a verdict and
+reasons written for a citizen, plus per-signature detail for an auditor.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+Verdict = Literal["valid", "invalid", "indeterminate"]
+
+
+@dataclass(frozen=True)
+class TimestampReport:
+    """A timestamp: when, by whom, and whether it checks out."""
+
+    time: datetime
+    tsa: str
+    intact: bool
+    valid: bool
+    trusted: bool
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    """One signature or document timestamp of a PDF, as an auditor reads it."""
+
+    field_name: str
+    kind: Literal["signature", "document-timestamp"]
+    signer: str | None
+    """Subject of the signing certificate (RFC 4514)."""
+    signer_certificate_sha256: str | None
+    intact: bool
+    """The signed bytes are unchanged."""
+    valid: bool
+    """The cryptographic signature is correct."""
+    trusted: bool
+    """The signer's chain reaches a configured trust anchor and is not revoked."""
+    certification: str | None
+    """DocMDP level for a certification signature (``no-changes``, ``fill-forms``, ``annotate``)."""
+    signing_time: datetime | None
+    """The time the signer claims (not proven)."""
+    timestamp: TimestampReport | None
+    """The signature timestamp (proves the signature existed at that time)."""
+    coverage: str | None
+    """``entire-file``, ``entire-revision`` (later updates exist) or ``partial``."""
+    modifications: str | None
+    """What later incremental updates did: ``none``, ``lta-updates``, ``form-filling``,
+    ``annotations`` or ``other``."""
+    changes_permitted: bool | None
+    """Whether those later changes are allowed by the certification (DocMDP)."""
+    revoked: bool = False
+    problems: tuple[str, ...] = ()
+    """Reasons this signature is not fully valid, in plain words."""
+    ades_indication: str | None = None
+    """ETSI EN 319 102-1 indication, e.g. ``TOTAL_PASSED`` or ``INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND``."""
+
+
+@dataclass(frozen=True)
+class RegistryStatus:
+    """What the issuing registry says about this document."""
+
+    status: Literal["issued", "revoked", "unknown"]
+    document_id: str | None = None
+    issuing_agency: str | None = None
+    document_type: str | None = None
+    issued_at: datetime | None = None
+    holder: str | None = None
+    """Masked holder name (data minimisation)."""
+    revoked_at: datetime | None = None
+    revocation_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    """The verdict on one file, with reasons a citizen can understand."""
+
+    file: str | None
+    sha256: str
+    size: int
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    signatures: tuple[SignatureReport, ...] = ()
+    registry: RegistryStatus | None = None
+    validated_at: datetime | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        """True only for verdict ``valid``."""
+        return self.verdict == "valid"
+
+    def with_registry(self, status: RegistryStatus) -> VerificationReport:
+        """This report with the registry's word added; a revoked or unknown document is not valid."""
+        verdict: Verdict = self.verdict
+        reasons = list(self.reasons)
+        if status.status == "revoked":
+            verdict = "invalid"
+            why = f": {status.revocation_reason}" if status.revocation_reason else ""
+            reasons.append(f"The issuing agency revoked this document{why}.")
+        elif status.status == "unknown":
+            if verdict == "valid":
+                verdict = "indeterminate"
+            reasons.append("This document is not in the issuing registry.")
+        elif status.status == "issued" and verdict == "valid":
+            reasons.append("The document is on record in the issuing registry.")
+        return replace(self, registry=status, verdict=verdict, reasons=tuple(reasons))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (datetimes as ISO 8601 strings)."""
+        return _jsonable(asdict(self))
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The report as JSON text."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value

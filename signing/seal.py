@@ -1,0 +1,158 @@
+"""PAdES sealing of PDFs with pyHanko.
+
+A :class:`Sealer` is built once per process with its collaborators (signer,
+timestamper, revocation source) and then seals any number of documents:
+
+>>> sealer = Sealer(SealSettings(level="B-T"), signer=signer, timestamper=ts)  # doctest: +SKIP
+>>> sealed = sealer.seal(pdf_bytes)  # doctest: +SKIP
+
+The default is a certification signature (DocMDP P=2: no changes except
+further signatures, timestamps and validation data) at PAdES level B-T.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Literal
+
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields
+from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko_certvalidator import ValidationContext
+
+from .errors import SealError, TimestampError
+
+Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
+LEVELS: tuple[Level, ...] = ("B-B", "B-T", "B-LT", "B-LTA")
+
+#: (page index, x1, y1, x2, y2) in PDF points
+StampBox = tuple[int, float, float, float, float]
+
+
+@dataclass(frozen=True)
+class SealSettings:
+    """How documents are sealed. Every cryptographic choice is named here."""
+
+    level: Level = "B-T"
+    """PAdES baseline level: B-B, B-T (signature timestamp), B-LT (+ validation data), B-LTA (+ archive timestamp)."""
+    digest_algorithm: str = "sha256"
+    """Digest of the document and of the signed attributes."""
+    certify: bool = True
+    """Make it a certification (DocMDP) signature, so later edits are detectable as forbidden."""
+    docmdp: MDPPerm = MDPPerm.FILL_FORMS
+    """What the certification still allows: P=2 permits further signatures and timestamps only
+    (there are no form fields to fill in our documents)."""
+    field_name: str = "edoc-seal"
+    """Name of the signature field."""
+    reason: str | None = "Official electronic document"
+    """Reason written into the signature dictionary."""
+    location: str | None = None
+    """Location written into the signature dictionary."""
+    signature_size: int | None = None
+    """Bytes reserved for the CMS blob; None lets pyHanko estimate (signs twice, slower)."""
+    stamp_font: str | None = None
+    """TrueType font for a visible stamp's text (Thai needs one, e.g. Sarabun)."""
+    stamp_text: str = "Electronically sealed by %(signer)s\nTime: %(ts)s"
+    """Text of a visible stamp; %(signer)s and %(ts)s are filled in by pyHanko."""
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise ValueError(f"unknown PAdES level {self.level!r}; choose one of {', '.join(LEVELS)}")
+
+
+class Sealer:
+    """Seals PDFs with one agency key; reusable and safe to share across threads."""
+
+    def __init__(
+        self,
+        settings: SealSettings,
+        *,
+        signer: Signer,
+        timestamper: TimeStamper | None = None,
+        validation_context: Callable[[], ValidationContext] | None = None,
+    ):
+        if settings.level != "B-B" and timestamper is None:
+            raise ValueError(f"level {settings.level} needs a timestamper")
+        if settings.level in ("B-LT", "B-LTA") and validation_context is None:
+            raise ValueError(
+                f"level {settings.level} needs a validation context that supplies revocation data"
+            )
+        self.settings = settings
+        self._signer = signer
+        self._timestamper = timestamper
+        self._validation_context = validation_context
+        self._stamp_style = _stamp_style(settings)
+
+    @property
+    def signer(self) -> Signer:
+        """The pyHanko signer this sealer uses."""
+        return self._signer
+
+    def seal(self, pdf: bytes, *, stamp_box: StampBox | None = None) -> bytes:
+        """Seal ``pdf`` and return the signed file (synchronous)."""
+        return asyncio.run(self.async_seal(pdf, stamp_box=stamp_box))
+
+    async def async_seal(self, pdf: bytes, *, stamp_box: StampBox | None = None) -> bytes:
+        """Seal ``pdf`` and return the signed file."""
+        s = self.settings
+        lt = s.level in ("B-LT", "B-LTA")
+        meta = PdfSignatureMetadata(
+            field_name=s.field_name,
+            md_algorithm=s.digest_algorithm,
+            subfilter=SigSeedSubFilter.PADES,
+            certify=s.certify,
+            docmdp_permissions=s.docmdp,
+            reason=s.reason,
+            location=s.location,
+            embed_validation_info=lt,
+            use_pades_lta=s.level == "B-LTA",
+            validation_context=self._validation_context() if lt else None,
+        )
+        field_spec = None
+        if stamp_box is not None:
+            page, *box = stamp_box
+            field_spec = SigFieldSpec(s.field_name, on_page=page, box=tuple(int(v) for v in box))
+        signer = PdfSigner(
+            meta,
+            signer=self._signer,
+            timestamper=self._timestamper if s.level != "B-B" else None,
+            stamp_style=self._stamp_style if stamp_box is not None else None,
+            new_field_spec=field_spec,
+        )
+        try:
+            writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+        except Exception as exc:
+            raise SealError(f"the input is not a readable PDF: {exc}") from exc
+        out = BytesIO()
+        try:
+            await signer.async_sign_pdf(writer, output=out, bytes_reserved=s.signature_size)
+        except TimestampError:
+            raise
+        except Exception as exc:
+            if "timestamp" in type(exc).__name__.lower() or "TSA" in str(exc):
+                raise TimestampError(f"could not timestamp the seal: {exc}") from exc
+            raise SealError(f"sealing failed: {exc}") from exc
+        return out.getvalue()
+
+
+def _stamp_style(settings: SealSettings):
+    from pyhanko.stamp import TextStampStyle
+
+    if settings.stamp_font is None:
+        return TextStampStyle(stamp_text=settings.stamp_text, border_width=1)
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+    from pyhanko.pdf_utils.text import TextBoxStyle
+
+    return TextStampStyle(
+        stamp_text=settings.stamp_text,
+        border_width=1,
+        text_box_style=TextBoxStyle(font=GlyphAccumulatorFactory(settings.stamp_font), font_size=8),
+    )
+
+
+__all__ = ["LEVELS", "Level", "SealSettings", "Sealer", "StampBox", "fields"]

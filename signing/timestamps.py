@@ -1,0 +1,43 @@
+"""Timestamp clients for the sealer: the built-in TSA in-process, or an external TSA over HTTP.
+
+Both are pyHanko :class:`TimeStamper` subclasses, so the sealer does not care
+which one it is given.
+"""
+
+from __future__ import annotations
+
+from asn1crypto import tsp
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+
+from .errors import TimestampError
+from .tsa import TimeStampAuthority
+
+
+class InProcessTimeStamper(TimeStamper):
+    """Asks the built-in :class:`TimeStampAuthority` directly, with no HTTP round trip."""
+
+    def __init__(self, tsa: TimeStampAuthority, *, include_nonce: bool = True):
+        super().__init__(include_nonce=include_nonce)
+        self._tsa = tsa
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        return await self._tsa.async_respond_request(req)
+
+
+def http_timestamper(url: str, *, timeout: float = 10.0) -> TimeStamper:
+    """A timestamper for an external RFC 3161 TSA at ``url``."""
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"TSA URL must be http(s): {url!r}")
+    return HTTPTimeStamper(url, timeout=int(timeout))
+
+
+def timestamp_digest(timestamper: TimeStamper, digest: bytes, algorithm: str = "sha256") -> bytes:
+    """Timestamp a digest and return the DER token (used to anchor the audit log)."""
+    import asyncio
+
+    try:
+        token = asyncio.run(timestamper.async_timestamp(digest, algorithm))
+    except (TimestampRequestError, OSError) as exc:
+        raise TimestampError(f"the TSA did not grant a timestamp: {exc}") from exc
+    return token.dump()

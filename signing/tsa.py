@@ -1,0 +1,170 @@
+"""The built-in RFC 3161 time-stamp authority.
+
+:class:`TimeStampAuthority` turns a DER ``TimeStampReq`` into a DER
+``TimeStampResp``. Bad requests are answered, not raised: a response with
+PKIStatus ``rejection`` and the matching failure bit, as RFC 3161 §2.4.2 asks.
+
+>>> tsa = TimeStampAuthority(signer=pyhanko_signer, serials=SerialCounter(path))  # doctest: +SKIP
+>>> der_response = tsa.respond(der_request)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from asn1crypto import algos, cms, core, tsp, x509
+from pyhanko.sign.signers import Signer
+
+from .serials import SerialCounter
+
+log = logging.getLogger(__name__)
+
+#: digest sizes of the imprint algorithms we accept
+IMPRINT_ALGORITHMS = {"sha256": 32, "sha384": 48, "sha512": 64}
+
+
+@dataclass(frozen=True)
+class TsaSettings:
+    """Policy of the built-in TSA."""
+
+    policy_oid: str = "1.3.6.1.4.1.59999.1.1"
+    """TSA policy OID written into every token (set your agency's own arc)."""
+    accuracy_seconds: int = 1
+    """Accuracy claimed in the token (RFC 3161 ``accuracy``)."""
+    digest_algorithm: str = "sha256"
+    """Digest the TSA's own signature uses."""
+
+
+class _Rejected(Exception):
+    def __init__(self, failure: str, text: str):
+        super().__init__(text)
+        self.failure = failure
+        self.text = text
+
+
+class TimeStampAuthority:
+    """An RFC 3161 TSA whose key is any pyHanko :class:`Signer` (file or PKCS#11)."""
+
+    def __init__(
+        self,
+        *,
+        signer: Signer,
+        serials: SerialCounter,
+        settings: TsaSettings = TsaSettings(),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        if signer.signing_cert is None:
+            raise ValueError("the TSA signer needs its certificate")
+        self._signer = signer
+        self._serials = serials
+        self._settings = settings
+        self._clock = clock
+        self._cert: x509.Certificate = signer.signing_cert
+        self._policy = tsp.ObjectIdentifier(settings.policy_oid)
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        """The TSA certificate."""
+        return self._cert
+
+    def respond(self, request_der: bytes) -> bytes:
+        """Answer one DER TimeStampReq with a DER TimeStampResp (synchronous)."""
+        return asyncio.run(self.async_respond(request_der))
+
+    async def async_respond(self, request_der: bytes) -> bytes:
+        """Answer one DER TimeStampReq with a DER TimeStampResp."""
+        return (await self.async_respond_request(request_der)).dump()
+
+    async def async_respond_request(self, request: bytes | tsp.TimeStampReq) -> tsp.TimeStampResp:
+        """Answer a TimeStampReq (DER or parsed) with a TimeStampResp."""
+        try:
+            req = self._parse(request)
+            token = await self._issue(req)
+        except _Rejected as rej:
+            log.info("time-stamp request rejected: %s", rej.text)
+            return _failure(rej.failure, rej.text)
+        return tsp.TimeStampResp(
+            {"status": tsp.PKIStatusInfo({"status": "granted"}), "time_stamp_token": token}
+        )
+
+    def _parse(self, request: bytes | tsp.TimeStampReq) -> tsp.TimeStampReq:
+        try:
+            req = request if isinstance(request, tsp.TimeStampReq) else tsp.TimeStampReq.load(request)
+            # force a full parse now, so garbage fails here and not while signing
+            req.native  # noqa: B018
+            if isinstance(request, bytes) and req.dump() != request:
+                raise ValueError("trailing or non-DER data")
+        except Exception as exc:  # asn1crypto raises many types for garbage
+            raise _Rejected("bad_data_format", f"not a DER TimeStampReq: {exc}") from exc
+        if req["version"].native != "v1":
+            raise _Rejected("bad_request", "only version 1 requests are supported")
+        imprint = req["message_imprint"]
+        algorithm = imprint["hash_algorithm"]["algorithm"].native
+        if algorithm not in IMPRINT_ALGORITHMS:
+            raise _Rejected(
+                "bad_alg",
+                f"unsupported imprint algorithm {algorithm}; use one of "
+                + ", ".join(IMPRINT_ALGORITHMS),
+            )
+        if len(imprint["hashed_message"].native) != IMPRINT_ALGORITHMS[algorithm]:
+            raise _Rejected("bad_data_format", f"the imprint is not a {algorithm} digest")
+        policy = req["req_policy"].native
+        if policy is not None and policy != self._settings.policy_oid:
+            raise _Rejected("unaccepted_policy", f"this TSA only issues under {self._settings.policy_oid}")
+        if req["extensions"].native:
+            raise _Rejected("unaccepted_extensions", "this TSA supports no request extensions")
+        return req
+
+    async def _issue(self, req: tsp.TimeStampReq) -> cms.ContentInfo:
+        now = self._clock().astimezone(UTC).replace(microsecond=0)
+        if not (self._cert.not_valid_before <= now <= self._cert.not_valid_after):
+            raise _Rejected("time_not_available", "the TSA certificate is not valid at this time")
+        info = {
+            "version": "v1",
+            "policy": self._policy,
+            "message_imprint": req["message_imprint"],
+            "serial_number": self._serials.next(),
+            "gen_time": now,
+            "accuracy": {"seconds": self._settings.accuracy_seconds},
+            "ordering": False,
+            "tsa": x509.GeneralName(name="directory_name", value=self._cert.subject),
+        }
+        if req["nonce"].native is not None:
+            info["nonce"] = req["nonce"]
+        encap = cms.EncapsulatedContentInfo(
+            {"content_type": "tst_info", "content": cms.ParsableOctetString(tsp.TSTInfo(info).dump())}
+        )
+        # use_cades adds signing-certificate-v2 (ESSCertIDv2), required by RFC 5816
+        token = await self._signer.async_sign_general_data(
+            encap, self._settings.digest_algorithm, detached=False, use_cades=True
+        )
+        if not req["cert_req"].native:
+            # RFC 3161 §2.4.1: without certReq the certificates field must be absent.
+            # It is not covered by the signature, so dropping it keeps the token valid.
+            signed = token["content"]
+            signed["certificates"] = core.Void()
+            token = cms.ContentInfo({"content_type": "signed_data", "content": signed})
+        return token
+
+
+def _failure(bit: str, text: str) -> tsp.TimeStampResp:
+    return tsp.TimeStampResp(
+        {
+            "status": tsp.PKIStatusInfo(
+                {
+                    "status": "rejection",
+                    "status_string": [text],
+                    "fail_info": tsp.PKIFailureInfo({bit}),
+                }
+            )
+        }
+    )
+
+
+def digest_algorithm_id(name: str) -> algos.DigestAlgorithm:
+    """An AlgorithmIdentifier for a digest name such as ``sha256``."""
+    return algos.DigestAlgorithm({"algorithm": name})
