@@ -1,0 +1,176 @@
+"""An edoc home: the folder holding configuration, keys, objects and the registry.
+
+:class:`Home` assembles the collaborators the workflows need (sealer, TSA,
+trust policy) from :class:`~edoc.settings.Settings`, once, and caches them:
+parsing a private key or a certificate chain per document would dominate the
+cost of issuance.
+
+>>> home = Home.create(Settings(home=Path("/tmp/edoc")))  # doctest: +SKIP
+>>> home.sealer().seal(pdf)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from certs.errors import CertsError
+from certs.pki import Pki, create_builtin_pki
+from signing.keys import in_memory_signer
+from signing.seal import Sealer, SealSettings
+from signing.serials import SerialCounter
+from signing.timestamps import InProcessTimeStamper, http_timestamper
+from signing.tsa import TimeStampAuthority, TsaSettings
+from signing.validate import TrustPolicy
+
+from .errors import ConfigurationError
+from .settings import CONFIG_NAME, Settings
+
+log = logging.getLogger(__name__)
+
+_PASSPHRASE_FILE = "secrets/key-passphrase"
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+class Home:
+    """A configured installation; build once per process and share."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @property
+    def path(self) -> Path:
+        """The home folder."""
+        return self.settings.home
+
+    @classmethod
+    def create(cls, settings: Settings, *, passphrase: bytes | None = None) -> Home:
+        """Create a home with a config file and a built-in PKI (idempotent on an existing home)."""
+        home = settings.home
+        home.mkdir(parents=True, exist_ok=True)
+        home.chmod(0o700)
+        config = home / CONFIG_NAME
+        extra: dict[str, object] = {}
+        passphrase = passphrase or settings.passphrase()
+        if passphrase is None:
+            # No passphrase given: make a strong one and keep it beside the keys,
+            # readable by the service account only. Production sets EDOC_KEY_PASSPHRASE.
+            from certs.keys import write_private_file
+
+            passphrase = secrets.token_urlsafe(32).encode()
+            write_private_file(home / _PASSPHRASE_FILE, passphrase + b"\n")
+            (home / _PASSPHRASE_FILE).parent.chmod(0o700)
+            extra["key_passphrase_file"] = _PASSPHRASE_FILE
+        if not config.exists():
+            values = {
+                "public_base_url": settings.public_base_url,
+                "agency_id": settings.agency_id,
+                "agency_name_th": settings.agency_name_th,
+                "agency_name_en": settings.agency_name_en,
+                "key_type": settings.key_type,
+                "signing_level": settings.signing_level,
+                **extra,
+            }
+            lines = ["# edoc configuration; EDOC_* environment variables override these.\n"]
+            lines += [f"{k} = {_toml_value(v)}\n" for k, v in values.items()]
+            config.write_text("".join(lines), encoding="utf-8")
+        settings = Settings(home=home)
+        for sub in ("objects", "templates"):
+            (home / sub).mkdir(exist_ok=True)
+        if not (settings.pki_dir / "seal.pem").exists():
+            create_builtin_pki(
+                settings.pki_dir,
+                agency=settings.agency_name_en,
+                public_base_url=settings.public_base_url,
+                key_type=settings.key_type,
+                passphrase=passphrase,
+            )
+        return cls(settings)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Home:
+        """Open an existing home; a clear error when there is none."""
+        if not (settings.pki_dir / "seal.pem").exists():
+            raise ConfigurationError(
+                f"no edoc home at {settings.home}: run `edoc init` (or set EDOC_HOME)"
+            )
+        return cls(settings)
+
+    @cached_property
+    def pki(self) -> Pki:
+        """The loaded PKI folder."""
+        try:
+            return Pki.load(self.settings.pki_dir)
+        except CertsError as exc:
+            raise ConfigurationError(exc.diagnostics()) from exc
+
+    def _passphrase(self) -> bytes | None:
+        return self.settings.passphrase()
+
+    def _file_signer(self, credential):
+        try:
+            key = credential.load_key(self._passphrase())
+        except CertsError as exc:
+            raise ConfigurationError(exc.diagnostics()) from exc
+        return in_memory_signer(credential.cert, key, list(credential.chain))
+
+    @cached_property
+    def seal_signer(self):
+        """The pyHanko signer for the agency seal (key parsed once)."""
+        return self._file_signer(self.pki.seal)
+
+    @cached_property
+    def tsa(self) -> TimeStampAuthority | None:
+        """The built-in TSA, when this home has a TSA key."""
+        if self.pki.tsa is None:
+            return None
+        return TimeStampAuthority(
+            signer=self._file_signer(self.pki.tsa),
+            serials=SerialCounter(self.settings.pki_dir / "tsa-serial"),
+            settings=TsaSettings(policy_oid=self.settings.tsa_policy_oid),
+        )
+
+    def timestamper(self):
+        """The external TSA when configured, else the built-in one in-process."""
+        if self.settings.tsa_url:
+            return http_timestamper(self.settings.tsa_url)
+        if self.tsa is None:
+            raise ConfigurationError("no TSA: configure tsa_url or create a built-in TSA key")
+        return InProcessTimeStamper(self.tsa)
+
+    def seal_settings(self, level: str | None = None) -> SealSettings:
+        """Seal settings for a level (default: the configured one)."""
+        return SealSettings(level=level or self.settings.signing_level)  # type: ignore[arg-type]
+
+    def sealer(self, level: str | None = None) -> Sealer:
+        """A sealer at ``level`` (default: the configured level)."""
+        settings = self.seal_settings(level)
+        cache = self.__dict__.setdefault("_sealers", {})
+        if settings.level not in cache:
+            timestamper = self.timestamper() if settings.level != "B-B" else None
+            vc = None
+            if settings.level in ("B-LT", "B-LTA"):
+                policy = self.trust_policy()
+                vc = policy.validation_context
+            cache[settings.level] = Sealer(
+                settings, signer=self.seal_signer, timestamper=timestamper, validation_context=vc
+            )
+        return cache[settings.level]
+
+    def trust_policy(self) -> TrustPolicy:
+        """What this installation's verifier trusts: its configured trust anchors."""
+        pki = self.pki
+        return TrustPolicy(
+            trust_anchors=pki.trust_anchors,
+            other_certs=tuple(c for c in pki.all_certificates() if c not in pki.trust_anchors),
+        )

@@ -1,0 +1,121 @@
+"""Settings of an edoc installation, read only by the entry points (CLI, app factory).
+
+Sources, strongest first: ``EDOC_*`` environment variables, the home's
+``edoc.toml``, the defaults below. Library code never reads these itself; it is
+handed the values it needs.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+CONFIG_NAME = "edoc.toml"
+
+
+def default_home() -> Path:
+    """``$EDOC_HOME`` or ``~/.edoc``."""
+    return Path(os.environ.get("EDOC_HOME") or Path.home() / ".edoc").expanduser()
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], path: Path):
+        super().__init__(settings_cls)
+        self._data: dict[str, Any] = {}
+        if path.is_file():
+            with path.open("rb") as fp:
+                self._data = tomllib.load(fp)
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - not used
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class Settings(BaseSettings):
+    """Everything an installation can configure; see README for each setting."""
+
+    model_config = SettingsConfigDict(env_prefix="EDOC_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home)
+    public_base_url: str = "http://127.0.0.1:8000"
+    agency_id: str = "example-agency"
+    agency_name_th: str = "หน่วยงานตัวอย่าง"
+    agency_name_en: str = "Example Agency"
+    agency_address_th: str | None = None
+    agency_address_en: str | None = None
+    emblem: Path | None = None
+    key_type: Literal["ecdsa-p256", "rsa-3072"] = "ecdsa-p256"
+    key_passphrase: SecretStr | None = None
+    key_passphrase_file: Path | None = None
+    signing_level: Literal["B-B", "B-T", "B-LT", "B-LTA"] = "B-T"
+    tsa_url: str | None = None
+    tsa_policy_oid: str = "1.3.6.1.4.1.59999.1.1"
+    database_url: str | None = None
+    storage_backend: Literal["local", "s3"] = "local"
+    s3_endpoint: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_bucket: str = "edoc"
+    s3_region: str | None = None
+    s3_secure: bool = True
+    retention_mode: Literal["GOVERNANCE", "COMPLIANCE"] | None = None
+    retention_days: int = 3650
+    max_upload_bytes: int = 20 * 1024 * 1024
+    rate_limit_per_minute: int = 120
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("public_base_url must start with http:// or https://")
+        return v.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        home = Path(
+            os.environ.get("EDOC_HOME") or init_settings.init_kwargs.get("home") or default_home()
+        ).expanduser()
+        return (init_settings, env_settings, _TomlSource(settings_cls, home / CONFIG_NAME))
+
+    @property
+    def pki_dir(self) -> Path:
+        """Where the keys and certificates live."""
+        return self.home / "pki"
+
+    @property
+    def objects_dir(self) -> Path:
+        """The local object store's folder."""
+        return self.home / "objects"
+
+    @property
+    def templates_dir(self) -> Path:
+        """The agency's own templates (added to the built-in ones)."""
+        return self.home / "templates"
+
+    @property
+    def effective_database_url(self) -> str:
+        """The registry database; SQLite in the home unless configured."""
+        return self.database_url or f"sqlite:///{self.home / 'registry.db'}"
+
+    def passphrase(self) -> bytes | None:
+        """The key passphrase from the environment/config or the home's secret file."""
+        if self.key_passphrase is not None:
+            return self.key_passphrase.get_secret_value().encode()
+        path = self.key_passphrase_file
+        if path is not None:
+            path = path if path.is_absolute() else self.home / path
+            if path.exists():
+                return path.read_bytes().strip()
+        return None
