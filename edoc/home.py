@@ -38,8 +38,25 @@ def _toml_value(value) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if hasattr(value, "get_secret_value"):
+        raise ValueError("secrets are never written to edoc.toml")
     escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
+
+
+_SECRET_FIELDS = {"home", "key_passphrase", "s3_secret_key"}
+_ALWAYS_WRITTEN = ("public_base_url", "agency_id", "agency_name_th", "agency_name_en", "key_type",
+                   "signing_level")
+
+
+def _config_text(settings: Settings, extra: dict[str, object]) -> str:
+    """The first edoc.toml: the settings given explicitly, never a secret."""
+    names = [*_ALWAYS_WRITTEN, *sorted(settings.model_fields_set - set(_ALWAYS_WRITTEN))]
+    values = {n: getattr(settings, n) for n in names if n not in _SECRET_FIELDS}
+    values.update(extra)
+    lines = ["# edoc configuration; EDOC_* environment variables override these.\n"]
+    lines += [f"{k} = {_toml_value(v)}\n" for k, v in values.items() if v is not None]
+    return "".join(lines)
 
 
 class Home:
@@ -72,19 +89,8 @@ class Home:
             (home / _PASSPHRASE_FILE).parent.chmod(0o700)
             extra["key_passphrase_file"] = _PASSPHRASE_FILE
         if not config.exists():
-            values = {
-                "public_base_url": settings.public_base_url,
-                "agency_id": settings.agency_id,
-                "agency_name_th": settings.agency_name_th,
-                "agency_name_en": settings.agency_name_en,
-                "key_type": settings.key_type,
-                "signing_level": settings.signing_level,
-                **extra,
-            }
-            lines = ["# edoc configuration; EDOC_* environment variables override these.\n"]
-            lines += [f"{k} = {_toml_value(v)}\n" for k, v in values.items()]
-            config.write_text("".join(lines), encoding="utf-8")
-        settings = Settings(home=home)
+            config.write_text(_config_text(settings, extra), encoding="utf-8")
+        settings = settings.model_copy(update=extra)
         for sub in ("objects", "templates"):
             (home / sub).mkdir(exist_ok=True)
         if not (settings.pki_dir / "seal.pem").exists():
