@@ -1,0 +1,154 @@
+"""Objects as read-only files in sharded directories on one machine's disk."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+from storage._base import (
+    ObjectStore,
+    StoredObject,
+    check_key,
+    check_retain_until,
+    digest_of,
+)
+from storage.errors import ObjectNotFound, StorageError, StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+_warned = False
+
+
+class LocalObjectStore(ObjectStore):
+    """Objects as files ``root/ab/cd/<hex>``, written atomically and made read-only.
+
+    Meant for development and single-machine installs: it has no retention
+    lock (``retention`` is always None) and no presigned URLs.
+
+    >>> store = LocalObjectStore(Path(tmp))                       # doctest: +SKIP
+    >>> stored = store.put(b"%PDF-1.7 ...")                       # doctest: +SKIP
+    >>> store.get(stored.key)                                     # doctest: +SKIP
+    """
+
+    def __init__(self, root: Path):
+        global _warned
+        self.root = Path(root)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageUnavailable(f"cannot create object store directory {self.root}") from exc
+        if not _warned:
+            _warned = True
+            log.warning(
+                "LocalObjectStore keeps objects on one machine's disk without retention "
+                "locks; use S3ObjectStore for production"
+            )
+
+    def __repr__(self) -> str:
+        return f"LocalObjectStore({str(self.root)!r})"
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / key[2:4] / key
+
+    def put(
+        self,
+        data: bytes,
+        *,
+        content_type: str = "application/pdf",
+        retain_until: datetime | None = None,
+    ) -> StoredObject:
+        check_retain_until(retain_until)  # validated for parity; a local disk cannot lock
+        key = digest_of(data)
+        path = self._path(key)
+        stored = StoredObject(key=key, size=len(data), sha256=key)
+        if path.exists():
+            return stored
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.chmod(tmp, 0o444)
+                # rename is atomic: readers see the whole file or none; a racing
+                # writer of the same bytes just replaces it with identical content
+                os.rename(tmp, path)
+            except BaseException:
+                _unlink_quietly(tmp)
+                raise
+            _fsync_dir(path.parent)
+        except OSError as exc:
+            raise StorageError(f"cannot write object {key} under {self.root}") from exc
+        return stored
+
+    def _read(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+        except OSError as exc:
+            raise StorageError(f"cannot read object {key}") from exc
+
+    def _stream(self, key: str, chunk_size: int) -> Iterator[bytes]:
+        try:
+            fh = open(self._path(key), "rb")  # noqa: SIM115 - closed by the generator
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+        except OSError as exc:
+            raise StorageError(f"cannot read object {key}") from exc
+        return _chunks(fh, key, chunk_size)
+
+    def exists(self, key: str) -> bool:
+        return self._path(check_key(key)).is_file()
+
+    def iter_keys(self) -> Iterator[str]:
+        for first in sorted(_subdirs(self.root)):
+            for second in sorted(_subdirs(first)):
+                for entry in sorted(os.scandir(second), key=lambda e: e.name):
+                    if entry.is_file() and not entry.name.startswith("."):
+                        yield entry.name
+
+    def path_of(self, key: str) -> Path:
+        """Where the object's file is (for operators and tests; never write to it)."""
+        return self._path(check_key(key))
+
+
+def _chunks(fh, key: str, chunk_size: int) -> Iterator[bytes]:
+    try:
+        while chunk := fh.read(chunk_size):
+            yield chunk
+    except OSError as exc:
+        raise StorageError(f"cannot read object {key}") from exc
+    finally:
+        fh.close()
+
+
+def _subdirs(path: Path) -> list[Path]:
+    try:
+        return [Path(e.path) for e in os.scandir(path) if e.is_dir() and len(e.name) == 2]
+    except FileNotFoundError:
+        return []
+
+
+def _fsync_dir(path: Path) -> None:
+    # the rename is durable only once the directory entry is on disk
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.chmod(path, stat.S_IWUSR | stat.S_IRUSR)
+        os.unlink(path)
+    except OSError:
+        pass

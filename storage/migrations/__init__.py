@@ -1,0 +1,1 @@
+"""Alembic migrations of the storage registry, run by ``storage._db.upgrade``."""

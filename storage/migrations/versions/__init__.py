@@ -1,0 +1,1 @@
+"""Migration scripts (a package so that they ship with the wheel)."""

@@ -1,0 +1,111 @@
+"""The registry's tables (SQLAlchemy Core). Alembic migrations in ``storage/migrations`` create them.
+
+Change a table here only together with a new migration; a test compares the two.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from storage._db import UTCDateTime
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+documents = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("agency", sa.String(64), nullable=False),
+    sa.Column("template", sa.String(128), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("lang", sa.String(16), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("level", sa.String(16), nullable=False),
+    sa.Column("holder_masked", sa.Text, nullable=False),
+    sa.Column("issued_at", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.Column("revocation_reason", sa.Text, nullable=True),
+    sa.Column("holder_token_hash", sa.String(128), nullable=True),
+    sa.Column("idempotency_key", sa.String(255), nullable=True),
+    sa.Column("request_hash", sa.String(128), nullable=True),
+    # the arbiter of idempotent issuance across processes: NULL keys never clash
+    sa.UniqueConstraint("agency", "idempotency_key"),
+    sa.CheckConstraint("status IN ('issued', 'revoked')", name="status"),
+    sa.Index(None, "agency", "issued_at"),
+    sa.Index(None, "issued_at"),
+)
+
+document_versions = sa.Table(
+    "document_versions",
+    metadata,
+    sa.Column("doc_id", sa.String(128), sa.ForeignKey("documents.id"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("kind IN ('issued', 'archive-renewal')", name="kind"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("agency", sa.String(64), nullable=False),
+    sa.Column("roles", sa.String(128), nullable=False),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("secret_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.Index(None, "agency"),
+)
+
+audit_entries = sa.Table(
+    "audit_entries",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("agency", sa.String(64), nullable=True),
+    sa.Column("subject", sa.String(255), nullable=True),
+    sa.Column("details", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index(None, "at"),
+    sa.Index(None, "agency", "seq"),
+)
+
+# One row (id = 1): the newest entry's seq and hash. Appenders lock it, which
+# serialises them; verify() compares it with the last entry to catch a cut tail.
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+audit_anchors = sa.Table(
+    "audit_anchors",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("head_hash", sa.String(64), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("token", sa.LargeBinary, nullable=False),
+    sa.Index(None, "seq"),
+)
+
+#: every table in the order rows can be inserted (parents first)
+ALL_TABLES: tuple[sa.Table, ...] = tuple(metadata.sorted_tables)

@@ -1,0 +1,397 @@
+"""The registry: which documents were issued, their versions, their status, and API keys.
+
+>>> registry = Registry.open("sqlite:///edoc.db")                # doctest: +SKIP
+>>> doc, created = registry.record_issued(DocumentRecord(
+...     id="MOI-2026-000001", agency="moi", template="residence-cert",
+...     title="หนังสือรับรองถิ่นที่อยู่", lang="th", sha256=stored.key,
+...     size=stored.size, level="B-T", holder_masked="x-xxxx-xxxxx-12-3",
+...     issued_at=datetime.now(UTC), idempotency_key="req-42"))   # doctest: +SKIP
+>>> registry.revoke(doc.id, reason="issued in error").status    # doctest: +SKIP
+'revoked'
+
+Works on ``sqlite:///path`` (one machine; WAL, busy timeout) and
+``postgresql+psycopg://...`` (several processes or machines). Every rule that
+must hold across processes is a database constraint, never an in-process lock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from storage import _apikeys
+from storage._apikeys import ROLES, ApiKey
+from storage._base import check_key
+from storage._db import create_engine, db_errors, read_tx, upgrade, write_tx
+from storage.errors import ApiKeyNotFound, Conflict, DocumentNotFound
+from storage.models import document_versions, documents
+
+if TYPE_CHECKING:
+    from storage.audit import AuditLog
+
+__all__ = ["ROLES", "ApiKey", "DocumentRecord", "DocumentVersion", "Registry"]
+
+Status = Literal["issued", "revoked"]
+VersionKind = Literal["issued", "archive-renewal"]
+_KINDS = ("issued", "archive-renewal")
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """One issued document as the registry keeps it (the PDF itself is in the object store)."""
+
+    id: str
+    """Document number chosen by the issuer, unique across agencies."""
+    agency: str
+    """Code of the issuing agency."""
+    template: str
+    """Template the document was rendered from."""
+    title: str
+    """Human title, in the document's language."""
+    lang: str
+    """Language tag of the document, e.g. ``th``."""
+    sha256: str
+    """Digest of the current version's PDF: its key in the object store."""
+    size: int
+    """Size in bytes of the current version's PDF."""
+    level: str
+    """PAdES level of the current version, e.g. ``B-T`` or ``B-LTA``."""
+    holder_masked: str
+    """The holder's identity with most characters masked, safe to show to verifiers."""
+    issued_at: datetime
+    """When it was issued (timezone-aware; stored and returned in UTC)."""
+    status: Status = "issued"
+    """``issued`` or ``revoked``."""
+    revoked_at: datetime | None = None
+    """When it was first revoked."""
+    revocation_reason: str | None = None
+    """Why it was first revoked."""
+    holder_token_hash: str | None = None
+    """Hash of the holder's access token, if the holder may fetch the document."""
+    idempotency_key: str | None = None
+    """The issuer's key for this request; unique per agency."""
+    request_hash: str | None = None
+    """Digest of the issuing request, to tell a retry from a different request reusing a key."""
+
+
+@dataclass(frozen=True)
+class DocumentVersion:
+    """One PDF of a document: the issued one, or a later archive renewal (new timestamp)."""
+
+    doc_id: str
+    """The document this version belongs to."""
+    seq: int
+    """1 for the issued PDF, then 2, 3... for each renewal."""
+    sha256: str
+    """Digest of this version's PDF (its object key); unique across all documents."""
+    size: int
+    """Size in bytes."""
+    kind: VersionKind
+    """``issued`` or ``archive-renewal``."""
+    created_at: datetime
+    """When this version was recorded (UTC)."""
+
+
+def _record(row) -> DocumentRecord:
+    return DocumentRecord(**{f.name: getattr(row, f.name) for f in dataclasses.fields(DocumentRecord)})
+
+
+def _version(row) -> DocumentVersion:
+    return DocumentVersion(
+        doc_id=row.doc_id,
+        seq=row.seq,
+        sha256=row.sha256,
+        size=row.size,
+        kind=row.kind,
+        created_at=row.created_at,
+    )
+
+
+class Registry:
+    """Documents, their versions and API keys in one SQL database; see :meth:`open`."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+
+    @classmethod
+    def open(cls, database_url: str, *, migrate: bool = True) -> Registry:
+        """Connect to ``database_url`` and bring its schema up to date."""
+        engine = create_engine(database_url)
+        if migrate:
+            try:
+                upgrade(engine)
+            except BaseException:
+                engine.dispose()
+                raise
+        return cls(engine)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for maintenance tools in this package)."""
+        return self._engine
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Registry({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """The hash-chained audit log kept in the same database."""
+        from storage.audit import AuditLog
+
+        return AuditLog(self._engine)
+
+    # -- documents -------------------------------------------------------------------
+
+    def record_issued(self, record: DocumentRecord) -> tuple[DocumentRecord, bool]:
+        """Register a new document and its version 1.
+
+        Returns ``(record, True)``, or ``(existing, False)`` when the agency already
+        used ``record.idempotency_key``: the earlier document wins, whichever process
+        asked first. Compare ``existing.request_hash`` to spot a reused key.
+        """
+        record = _checked(record)
+        try:
+            with write_tx(self._engine) as conn:
+                conn.execute(documents.insert().values(**dataclasses.asdict(record)))
+                conn.execute(
+                    document_versions.insert().values(
+                        doc_id=record.id,
+                        seq=1,
+                        sha256=record.sha256,
+                        size=record.size,
+                        kind="issued",
+                        created_at=record.issued_at,
+                    )
+                )
+        except IntegrityError as exc:
+            if record.idempotency_key is not None:
+                existing = self.find_idempotent(record.agency, record.idempotency_key)
+                if existing is not None:
+                    return existing, False
+            if self._exists(record.id):
+                raise Conflict(f"document {record.id!r} is already registered") from exc
+            if self.find_by_sha256(record.sha256) is not None:
+                raise Conflict(f"a document with digest {record.sha256} is already registered") from exc
+            raise Conflict(f"document {record.id!r} clashes with the registry") from exc
+        return record, True
+
+    def find_idempotent(self, agency: str, key: str) -> DocumentRecord | None:
+        """The document the agency issued with this idempotency key, if any."""
+        return self._one(
+            sa.select(documents).where(
+                documents.c.agency == agency, documents.c.idempotency_key == key
+            )
+        )
+
+    def get(self, doc_id: str) -> DocumentRecord:
+        """The document with this id; raises DocumentNotFound."""
+        found = self._one(sa.select(documents).where(documents.c.id == doc_id))
+        if found is None:
+            raise DocumentNotFound(doc_id)
+        return found
+
+    def find_by_sha256(self, sha256: str) -> DocumentRecord | None:
+        """The document that has a version (current or older) with this digest."""
+        version = self.find_version(sha256)
+        return None if version is None else self.get(version.doc_id)
+
+    def find_version(self, sha256: str) -> DocumentVersion | None:
+        """The version with this digest, whichever document it belongs to."""
+        with read_tx(self._engine) as conn:
+            row = conn.execute(
+                sa.select(document_versions).where(document_versions.c.sha256 == sha256)
+            ).first()
+        return None if row is None else _version(row)
+
+    def list_documents(
+        self,
+        *,
+        agency: str | None = None,
+        status: Status | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> list[DocumentRecord]:
+        """Documents newest first; pass the last id of a page as ``after`` for the next."""
+        if not 1 <= limit <= 10_000:
+            raise ValueError("limit must be between 1 and 10000")
+        query = sa.select(documents)
+        if agency is not None:
+            query = query.where(documents.c.agency == agency)
+        if status is not None:
+            query = query.where(documents.c.status == status)
+        if after is not None:
+            cursor = self.get(after)
+            query = query.where(
+                sa.or_(
+                    documents.c.issued_at < cursor.issued_at,
+                    sa.and_(documents.c.issued_at == cursor.issued_at, documents.c.id < after),
+                )
+            )
+        query = query.order_by(documents.c.issued_at.desc(), documents.c.id.desc()).limit(limit)
+        with read_tx(self._engine) as conn:
+            return [_record(row) for row in conn.execute(query)]
+
+    def count(self, *, agency: str | None = None, status: Status | None = None) -> int:
+        """How many documents are registered (optionally of one agency / status)."""
+        query = sa.select(sa.func.count()).select_from(documents)
+        if agency is not None:
+            query = query.where(documents.c.agency == agency)
+        if status is not None:
+            query = query.where(documents.c.status == status)
+        with read_tx(self._engine) as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def revoke(self, doc_id: str, *, reason: str, at: datetime | None = None) -> DocumentRecord:
+        """Mark the document revoked; revoking again keeps the first time and reason."""
+        if not reason or not reason.strip():
+            raise ValueError("a revocation needs a reason")
+        at = _aware(at or datetime.now(UTC), "at")
+        with write_tx(self._engine) as conn:
+            conn.execute(
+                documents.update()
+                .where(documents.c.id == doc_id, documents.c.status == "issued")
+                .values(status="revoked", revoked_at=at, revocation_reason=reason)
+            )
+            row = conn.execute(sa.select(documents).where(documents.c.id == doc_id)).first()
+        if row is None:
+            raise DocumentNotFound(doc_id)
+        return _record(row)
+
+    # -- versions --------------------------------------------------------------------
+
+    def add_version(
+        self,
+        doc_id: str,
+        *,
+        sha256: str,
+        size: int,
+        kind: VersionKind = "archive-renewal",
+        at: datetime | None = None,
+    ) -> DocumentVersion:
+        """Append the next version and make it the document's current PDF."""
+        check_key(sha256)
+        if kind not in _KINDS:
+            raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
+        at = _aware(at or datetime.now(UTC), "at")
+        try:
+            with write_tx(self._engine) as conn:
+                # the row lock serialises appenders of one document on PostgreSQL
+                locked = conn.execute(
+                    sa.select(documents.c.id).where(documents.c.id == doc_id).with_for_update()
+                ).first()
+                if locked is None:
+                    raise DocumentNotFound(doc_id)
+                last = conn.execute(
+                    sa.select(sa.func.max(document_versions.c.seq)).where(
+                        document_versions.c.doc_id == doc_id
+                    )
+                ).scalar_one()
+                version = DocumentVersion(
+                    doc_id=doc_id, seq=(last or 0) + 1, sha256=sha256, size=size, kind=kind, created_at=at
+                )
+                conn.execute(document_versions.insert().values(**dataclasses.asdict(version)))
+                conn.execute(
+                    documents.update().where(documents.c.id == doc_id).values(sha256=sha256, size=size)
+                )
+        except IntegrityError as exc:
+            raise Conflict(f"a version with digest {sha256} is already registered") from exc
+        return version
+
+    def versions(self, doc_id: str) -> list[DocumentVersion]:
+        """Every version of the document, oldest first; raises DocumentNotFound."""
+        with read_tx(self._engine) as conn:
+            rows = conn.execute(
+                sa.select(document_versions)
+                .where(document_versions.c.doc_id == doc_id)
+                .order_by(document_versions.c.seq)
+            ).all()
+        if not rows:
+            self.get(doc_id)  # raises DocumentNotFound; a document always has version 1
+        return [_version(row) for row in rows]
+
+    def iter_versions(self, *, batch: int = 1000) -> Iterator[DocumentVersion]:
+        """Every version of every document, in a stable order, fetched in batches."""
+        after: tuple[str, int] | None = None
+        while True:
+            query = sa.select(document_versions).order_by(
+                document_versions.c.doc_id, document_versions.c.seq
+            )
+            if after is not None:
+                query = query.where(
+                    sa.tuple_(document_versions.c.doc_id, document_versions.c.seq) > sa.tuple_(*after)
+                )
+            with read_tx(self._engine) as conn:
+                rows = conn.execute(query.limit(batch)).all()
+            yield from (_version(row) for row in rows)
+            if len(rows) < batch:
+                return
+            after = (rows[-1].doc_id, rows[-1].seq)
+
+    # -- API keys --------------------------------------------------------------------
+
+    def create_api_key(self, *, agency: str, roles: set[str], label: str) -> tuple[ApiKey, str]:
+        """Create a key; returns it and its secret, which is shown this once and never stored."""
+        return _apikeys.create(self._engine, agency=agency, roles=roles, label=label)
+
+    def authenticate(self, secret: str) -> ApiKey | None:
+        """The active key this secret belongs to, or None."""
+        return _apikeys.authenticate(self._engine, secret)
+
+    def revoke_api_key(self, key_id: str) -> ApiKey:
+        """Revoke the key for good (revoking twice keeps the first time)."""
+        key = _apikeys.revoke(self._engine, key_id)
+        if key is None:
+            raise ApiKeyNotFound(key_id)
+        return key
+
+    def list_api_keys(self, agency: str | None = None) -> list[ApiKey]:
+        """Keys (active and revoked), oldest first; secrets are not included."""
+        return _apikeys.listing(self._engine, agency)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _one(self, query) -> DocumentRecord | None:
+        with read_tx(self._engine) as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _record(row)
+
+    def _exists(self, doc_id: str) -> bool:
+        with db_errors(), read_tx(self._engine) as conn:
+            return conn.execute(
+                sa.select(documents.c.id).where(documents.c.id == doc_id)
+            ).first() is not None
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"{name} must be timezone-aware, e.g. datetime.now(UTC)")
+    return value.astimezone(UTC)
+
+
+def _checked(record: DocumentRecord) -> DocumentRecord:
+    if not record.id:
+        raise ValueError("a document needs an id")
+    check_key(record.sha256)
+    if record.status != "issued":
+        raise ValueError("record_issued records an issued document; revoke it afterwards")
+    if record.size < 0:
+        raise ValueError("size cannot be negative")
+    return dataclasses.replace(record, issued_at=_aware(record.issued_at, "issued_at"))
