@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from asn1crypto import algos, cms, core, tsp, x509
+from asn1crypto import algos, cms, tsp, x509
 from pyhanko.sign.signers import Signer
 
 from .serials import SerialCounter
@@ -79,7 +79,7 @@ class TimeStampAuthority:
         """Answer one DER TimeStampReq with a DER TimeStampResp."""
         return (await self.async_respond_request(request_der)).dump()
 
-    async def async_respond_request(self, request: bytes | tsp.TimeStampReq) -> tsp.TimeStampResp:
+    async def async_respond_request(self, request: bytes | tsp.TimeStampReq) -> TimeStampResp:
         """Answer a TimeStampReq (DER or parsed) with a TimeStampResp."""
         try:
             req = self._parse(request)
@@ -87,7 +87,7 @@ class TimeStampAuthority:
         except _Rejected as rej:
             log.info("time-stamp request rejected: %s", rej.text)
             return _failure(rej.failure, rej.text)
-        return tsp.TimeStampResp(
+        return TimeStampResp(
             {"status": tsp.PKIStatusInfo({"status": "granted"}), "time_stamp_token": token}
         )
 
@@ -146,13 +146,26 @@ class TimeStampAuthority:
             # RFC 3161 §2.4.1: without certReq the certificates field must be absent.
             # It is not covered by the signature, so dropping it keeps the token valid.
             signed = token["content"]
-            signed["certificates"] = core.Void()
-            token = cms.ContentInfo({"content_type": "signed_data", "content": signed})
+            fields = {
+                name: signed[name]
+                for name, _spec, *_ in cms.SignedData._fields
+                if name != "certificates" and signed[name].native is not None
+            }
+            token = cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(fields)})
         return token
 
 
-def _failure(bit: str, text: str) -> tsp.TimeStampResp:
-    return tsp.TimeStampResp(
+class TimeStampResp(tsp.TimeStampResp):
+    """RFC 3161 TimeStampResp; unlike asn1crypto's, the token is OPTIONAL as the RFC says."""
+
+    _fields = [
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
+
+
+def _failure(bit: str, text: str) -> TimeStampResp:
+    return TimeStampResp(
         {
             "status": tsp.PKIStatusInfo(
                 {
