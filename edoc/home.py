@@ -173,6 +173,70 @@ class Home:
             )
         return cache[settings.level]
 
+    # -- storage and documents ----------------------------------------------------
+
+    def registry(self):
+        """The registry (opened and migrated once per process)."""
+        if "_registry" not in self.__dict__:
+            from storage.registry import Registry
+
+            self.__dict__["_registry"] = Registry.open(self.settings.effective_database_url)
+        return self.__dict__["_registry"]
+
+    def store(self):
+        """The object store the settings name (local folder by default)."""
+        if "_store" not in self.__dict__:
+            self.__dict__["_store"] = _open_store(self.settings)
+        return self.__dict__["_store"]
+
+    def templates(self):
+        """Built-in templates plus the agency's own from ``templates/`` in the home."""
+        if "_templates" not in self.__dict__:
+            from .templates import TemplateLibrary
+
+            self.__dict__["_templates"] = TemplateLibrary.from_dirs(self.settings.templates_dir)
+        return self.__dict__["_templates"]
+
+    def agency(self):
+        """The issuing agency as documents show it."""
+        from .render import Agency
+
+        s = self.settings
+        return Agency(
+            name_th=s.agency_name_th,
+            name_en=s.agency_name_en,
+            emblem=s.emblem,
+            address_th=s.agency_address_th,
+            address_en=s.agency_address_en,
+        )
+
+    def holder_link_key(self) -> bytes:
+        """The secret that derives holders' download tokens (created on first use)."""
+        from certs.keys import write_private_file
+
+        path = self.path / "secrets" / "holder-link-key"
+        if not path.exists():
+            write_private_file(path, secrets.token_bytes(32))
+        return path.read_bytes()
+
+    def issuer(self):
+        """The issuance workflow for this home's agency."""
+        if "_issuer" not in self.__dict__:
+            from .issuance import Issuer
+
+            s = self.settings
+            self.__dict__["_issuer"] = Issuer(
+                agency_id=s.agency_id,
+                agency=self.agency(),
+                templates=self.templates(),
+                sealer_for=self.sealer,
+                store=self.store(),
+                registry=self.registry(),
+                public_base_url=s.public_base_url,
+                holder_link_key=self.holder_link_key(),
+            )
+        return self.__dict__["_issuer"]
+
     def trust_policy(self) -> TrustPolicy:
         """What this installation's verifier trusts: its configured trust anchors."""
         pki = self.pki
@@ -180,3 +244,29 @@ class Home:
             trust_anchors=pki.trust_anchors,
             other_certs=tuple(c for c in pki.all_certificates() if c not in pki.trust_anchors),
         )
+
+
+def _open_store(settings: Settings):
+    """The object store backend named by the settings."""
+    if settings.storage_backend == "s3":
+        from storage.objects import S3Config, S3ObjectStore
+
+        if not (settings.s3_endpoint and settings.s3_access_key and settings.s3_secret_key):
+            raise ConfigurationError(
+                "storage_backend = s3 needs s3_endpoint, s3_access_key and s3_secret_key"
+            )
+        return S3ObjectStore.from_config(
+            S3Config(
+                endpoint=settings.s3_endpoint,
+                access_key=settings.s3_access_key,
+                secret_key=settings.s3_secret_key.get_secret_value(),
+                bucket=settings.s3_bucket,
+                region=settings.s3_region,
+                secure=settings.s3_secure,
+                retention_mode=settings.retention_mode,
+                retention_days=settings.retention_days,
+            )
+        )
+    from storage.objects import LocalObjectStore
+
+    return LocalObjectStore(settings.objects_dir)

@@ -1,0 +1,219 @@
+"""Issuance: template + data → rendered, sealed, stored and registered document.
+
+The order of the steps is what makes issuance crash-safe: the sealed PDF is
+written to the object store *before* its registry row, so a crash can leave
+an orphan object (found by ``edoc doctor``) but never a registered document
+without its file. Retries with the same idempotency key return the first
+document and never issue twice.
+
+>>> issuer = home.issuer()  # doctest: +SKIP
+>>> doc = issuer.issue("certificate", data, idempotency_key="exam-2569-000123")  # doctest: +SKIP
+>>> doc.verify_url  # doctest: +SKIP
+'https://edoc.example.go.th/verify/5x4w...'
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from signing.seal import Sealer
+from storage.objects import ObjectStore
+from storage.registry import DocumentRecord, Registry
+
+from .errors import EdocError, NotFound
+from .render import Agency, render
+from .templates import TemplateLibrary
+
+
+class IdempotencyConflict(EdocError):
+    """An idempotency key was reused for a different request."""
+
+    kind = "idempotency-conflict"
+    http_status = 409
+
+
+class Forbidden(EdocError):
+    """The caller may not act on this document."""
+
+    kind = "forbidden"
+    http_status = 403
+
+
+def new_document_id() -> str:
+    """A random, unguessable document id: 160 bits, base32, lowercase (32 characters)."""
+    return base64.b32encode(secrets.token_bytes(20)).decode().lower()
+
+
+def request_digest(template: str, data: dict[str, Any], lang: str | None, level: str | None) -> str:
+    """A digest of what was asked, to tell a retry from a different request reusing a key."""
+    canonical = json.dumps(
+        {"template": template, "data": data, "lang": lang, "level": level},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedDocument:
+    """The outcome of an issuance (or of a retry that found the earlier one)."""
+
+    record: DocumentRecord
+    verify_url: str
+    holder_token: str
+    """Secret that lets the holder download this document (``?token=``)."""
+    created: bool
+    """False when an idempotent retry returned the document issued before."""
+
+    @property
+    def id(self) -> str:
+        """The document id."""
+        return self.record.id
+
+
+class Issuer:
+    """Issues and revokes documents for one agency."""
+
+    def __init__(
+        self,
+        *,
+        agency_id: str,
+        agency: Agency,
+        templates: TemplateLibrary,
+        sealer_for: Callable[[str | None], Sealer],
+        store: ObjectStore,
+        registry: Registry,
+        public_base_url: str,
+        holder_link_key: bytes,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        self.agency_id = agency_id
+        self._agency = agency
+        self._templates = templates
+        self._sealer_for = sealer_for
+        self._store = store
+        self._registry = registry
+        self._base = public_base_url.rstrip("/")
+        self._link_key = holder_link_key
+        self._clock = clock
+
+    def verify_url(self, doc_id: str) -> str:
+        """The public verification page of a document (what its QR code encodes)."""
+        return f"{self._base}/verify/{doc_id}"
+
+    def holder_token(self, doc_id: str) -> str:
+        """The holder's download secret: an HMAC of the id, so retries can hand it out again."""
+        mac = hmac.new(self._link_key, doc_id.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac[:24]).decode().rstrip("=")
+
+    def check_holder_token(self, doc_id: str, token: str) -> bool:
+        """Whether ``token`` is the holder secret of ``doc_id`` (constant time)."""
+        return hmac.compare_digest(self.holder_token(doc_id), token or "")
+
+    def issue(
+        self,
+        template: str,
+        data: dict[str, Any],
+        *,
+        lang: str | None = None,
+        level: str | None = None,
+        idempotency_key: str | None = None,
+        actor: str = "system",
+    ) -> IssuedDocument:
+        """Render, seal, store and register one document."""
+        req_hash = request_digest(template, data, lang, level)
+        if idempotency_key is not None:
+            earlier = self._registry.find_idempotent(self.agency_id, idempotency_key)
+            if earlier is not None:
+                return self._retry(earlier, req_hash)
+        tpl = self._templates.get(template)
+        tpl.validate(data)
+        doc_id = new_document_id()
+        now = self._clock()
+        url = self.verify_url(doc_id)
+        rendered = render(
+            tpl, data, doc_id=doc_id, verify_url=url, agency=self._agency, lang=lang, issued_at=now
+        )
+        sealer = self._sealer_for(level or getattr(tpl, "level", None))
+        sealed = sealer.seal(rendered.pdf, stamp_box=rendered.stamp_box)
+        # The object first, always (the store applies the retention policy it was given).
+        stored = self._store.put(sealed)
+        record, created = self._registry.record_issued(
+            DocumentRecord(
+                id=doc_id,
+                agency=self.agency_id,
+                template=tpl.name,
+                title=rendered.title,
+                lang=getattr(rendered, "lang", None) or lang or "th",
+                sha256=stored.sha256,
+                size=stored.size,
+                level=sealer.settings.level,
+                holder_masked=rendered.holder_masked,
+                issued_at=now,
+                idempotency_key=idempotency_key,
+                request_hash=req_hash,
+            )
+        )
+        if not created:  # a concurrent retry won the race; ours stays an orphan object
+            return self._retry(record, req_hash)
+        self._registry.audit.append(
+            "document.issued",
+            actor=actor,
+            agency=self.agency_id,
+            subject=doc_id,
+            details={"template": tpl.name, "sha256": stored.sha256, "level": record.level},
+        )
+        return IssuedDocument(record, url, self.holder_token(doc_id), True)
+
+    def _retry(self, earlier: DocumentRecord, req_hash: str) -> IssuedDocument:
+        if earlier.request_hash != req_hash:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was already used for a different request; "
+                "use a new key for a new document"
+            )
+        return IssuedDocument(
+            earlier, self.verify_url(earlier.id), self.holder_token(earlier.id), False
+        )
+
+    def get(self, doc_id: str, *, agency: str | None = None) -> DocumentRecord:
+        """A document's record; with ``agency``, only if that agency issued it."""
+        from storage.errors import DocumentNotFound
+
+        try:
+            record = self._registry.get(doc_id)
+        except DocumentNotFound as exc:
+            raise NotFound(f"no document {doc_id}") from exc
+        if agency is not None and record.agency != agency:
+            # Same answer as for a missing id: do not confirm other agencies' ids.
+            raise NotFound(f"no document {doc_id}")
+        return record
+
+    def pdf(self, record: DocumentRecord) -> bytes:
+        """The current signed PDF of a document (digest-checked by the store)."""
+        return self._store.get(record.sha256)
+
+    def revoke(
+        self, doc_id: str, *, reason: str, actor: str = "system", agency: str | None = None
+    ) -> DocumentRecord:
+        """Mark a document revoked (never deleted); the first revocation stands."""
+        if not reason or not reason.strip():
+            raise EdocError("a revocation needs a reason")
+        self.get(doc_id, agency=agency)
+        record = self._registry.revoke(doc_id, reason=reason.strip(), at=self._clock())
+        self._registry.audit.append(
+            "document.revoked",
+            actor=actor,
+            agency=record.agency,
+            subject=doc_id,
+            details={"reason": record.revocation_reason},
+        )
+        return record
