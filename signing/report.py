@@ -95,7 +95,7 @@ class VerificationReport:
         return self.verdict == "valid"
 
     def with_registry(self, status: RegistryStatus) -> VerificationReport:
-        """This report with the registry's word added; a revoked or unknown document is not valid."""
+        """This report with the registry's word added; a revoked document is not valid."""
         verdict: Verdict = self.verdict
         reasons = list(self.reasons)
         if status.status == "revoked":
@@ -103,9 +103,9 @@ class VerificationReport:
             why = f": {status.revocation_reason}" if status.revocation_reason else ""
             reasons.append(f"The issuing agency revoked this document{why}.")
         elif status.status == "unknown":
-            if verdict == "valid":
-                verdict = "indeterminate"
-            reasons.append("This document is not in the issuing registry.")
+            # A valid seal stays valid (e.g. a PDF sealed with `edoc sign`); the
+            # registry simply has no record of this exact file, and we say so.
+            reasons.append("This exact file is not on record in this registry.")
         elif status.status == "issued" and verdict == "valid":
             reasons.append("The document is on record in the issuing registry.")
         return replace(self, registry=status, verdict=verdict, reasons=tuple(reasons))

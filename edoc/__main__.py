@@ -1,0 +1,5 @@
+"""``python -m edoc`` runs the command line."""
+
+from edoc.cli import run
+
+run()
