@@ -59,10 +59,10 @@ def _from_row(row) -> ApiKey:
 
 
 def create(engine: Engine, *, agency: str, roles: set[str], label: str) -> tuple[ApiKey, str]:
-    roles = frozenset(roles)
-    if not roles:
+    wanted = frozenset(roles)
+    if not wanted:
         raise ValueError("an API key needs at least one role")
-    if unknown := roles - ROLES:
+    if unknown := wanted - ROLES:
         raise ValueError(f"unknown roles {sorted(unknown)}; choose from {sorted(ROLES)}")
     if not agency:
         raise ValueError("an API key belongs to an agency")
@@ -70,7 +70,7 @@ def create(engine: Engine, *, agency: str, roles: set[str], label: str) -> tuple
     key = ApiKey(
         id="ak_" + secrets.token_hex(8),
         agency=agency,
-        roles=roles,
+        roles=wanted,
         label=label,
         created_at=datetime.now(UTC),
     )
@@ -79,7 +79,7 @@ def create(engine: Engine, *, agency: str, roles: set[str], label: str) -> tuple
             api_keys.insert().values(
                 id=key.id,
                 agency=key.agency,
-                roles=",".join(sorted(roles)),
+                roles=",".join(sorted(wanted)),
                 label=label,
                 secret_sha256=_secret_hash(secret),
                 created_at=key.created_at,

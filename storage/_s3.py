@@ -158,25 +158,28 @@ class S3ObjectStore(ObjectStore):
         content_type: str = "application/pdf",
         retain_until: datetime | None = None,
     ) -> StoredObject:
-        retain_until = check_retain_until(retain_until)
+        explicit = check_retain_until(retain_until)
         if len(data) > _MAX_SINGLE_PUT:
             raise ValueError("objects larger than 5 GiB are not supported")
         key = digest_of(data)
         stored = StoredObject(key=key, size=len(data), sha256=key)
-        mode = self.retention_mode or (GOVERNANCE if retain_until else None)
-        if retain_until is None and self.retention_mode:
-            retain_until = datetime.now(UTC) + timedelta(days=self.retention_days)
         with _s3_errors(self, key, writing=True):
             headers = self._stat_headers(key)
             if headers is not None:
-                # already stored: same bytes, so only a longer lock can be news
+                # Already stored: same bytes. Only an explicit, later date is news;
+                # the configured default applies to new objects and is not renewed.
                 current = _lock_until(headers)
-                if retain_until and current and retain_until > current:
-                    mode = headers.get(_LOCK_MODE) or mode
+                if explicit and (current is None or explicit > current):
+                    # keep the object's own mode: COMPLIANCE must never become GOVERNANCE
+                    mode = headers.get(_LOCK_MODE) or self.retention_mode or GOVERNANCE
                     self._client.set_object_retention(
-                        self.bucket, self._name(key), Retention(mode, retain_until)
+                        self.bucket, self._name(key), Retention(mode, explicit)
                     )
                 return stored
+            until = explicit
+            if until is None and self.retention_mode:
+                until = datetime.now(UTC) + timedelta(days=self.retention_days)
+            lock = Retention(self.retention_mode or GOVERNANCE, until) if until else None
             checksum = base64.b64encode(hashlib.sha256(data).digest()).decode()
             self._client.put_object(
                 self.bucket,
@@ -189,7 +192,7 @@ class S3ObjectStore(ObjectStore):
                     "x-amz-sdk-checksum-algorithm": "SHA256",
                     "x-amz-checksum-sha256": checksum,
                 },
-                retention=Retention(mode, retain_until) if mode and retain_until else None,
+                retention=lock,
                 part_size=_MAX_SINGLE_PUT,
             )
         return stored

@@ -159,6 +159,18 @@ def test_s3_explicit_retain_until_is_applied_and_only_ever_extended(s3_config):
     assert store.retention(key) == far
     store.put(PDF, retain_until=far + timedelta(days=10))  # longer: extended
     assert store.retention(key) == far + timedelta(days=10)
+    store.put(PDF)  # the configured default (1 day) is for new objects only
+    assert store.retention(key) == far + timedelta(days=10)
+
+
+def test_s3_storing_again_does_not_renew_the_default_retention(s3_config):
+    store = S3ObjectStore.from_config(s3_config)  # default: 1 day
+    soon = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    key = store.put(PDF, retain_until=soon).key
+
+    store.put(PDF)
+
+    assert store.retention(key) == soon
 
 
 def test_s3_locked_version_cannot_be_deleted(s3_config, moto_server):
