@@ -59,3 +59,21 @@ class DataInvalid(EdocError):
 
     def diagnostics(self) -> str:
         return "The data is not valid:\n" + "\n".join(f"  - {e}" for e in self.errors)
+
+
+class TemplateInvalid(ConfigurationError):
+    """A template folder cannot be used: a file is missing or does not follow the format."""
+
+    kind = "template-invalid"
+
+
+class TextOverflow(FieldError):
+    """A value is too long for the space its template gives it."""
+
+    kind = "text-overflow"
+
+
+class EmblemMissing(ConfigurationError):
+    """The agency's emblem is configured, but the file is not there or is not an image."""
+
+    kind = "emblem-missing"

@@ -19,6 +19,7 @@ from stdnum.th import pin
 __all__ = [
     "THAI_MONTHS",
     "break_thai_lines",
+    "format_thai_id",
     "is_valid_thai_id",
     "mask_name",
     "mask_thai_id",
@@ -26,6 +27,7 @@ __all__ = [
     "thai_date",
     "to_thai_digits",
     "validate_thai_id",
+    "wrap_words",
 ]
 
 THAI_MONTHS = (
@@ -114,6 +116,12 @@ def is_valid_thai_id(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def format_thai_id(value: str) -> str:
+    """Write a national ID in its usual groups: ``1-2345-67890-12-1``."""
+    n = _ID_SEPARATORS.sub("", value)
+    return f"{n[0]}-{n[1:5]}-{n[5:10]}-{n[10:12]}-{n[12]}" if len(n) == 13 else value
 
 
 def mask_thai_id(value: str) -> str:
@@ -251,10 +259,10 @@ def _split_graphemes(word: str) -> list[str]:
     return out
 
 
-def _fit_lines(
-    tokens: list[str], max_width: float, measure: Callable[[str], float], first_indent: float = 0.0
+def wrap_words(
+    tokens: list[str], max_width: float, *, measure: Callable[[str], float], first_indent: float = 0.0
 ) -> list[list[str]]:
-    """Greedy line filling: ``tokens`` are break-separated pieces; spaces at line ends vanish."""
+    """Fill lines greedily with the pieces of :func:`segment_words`; spaces at line ends vanish."""
     lines: list[list[str]] = []
     line: list[str] = []
     width = first_indent
@@ -303,5 +311,5 @@ def break_thai_lines(
     out: list[str] = []
     for i, paragraph in enumerate(text.split("\n")):
         indent = first_indent if i == 0 else 0.0
-        out.extend("".join(line) for line in _fit_lines(segment_words(paragraph), max_width, measure, indent))
+        out.extend("".join(line) for line in wrap_words(segment_words(paragraph), max_width, measure=measure, first_indent=indent))
     return out
