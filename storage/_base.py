@@ -80,7 +80,12 @@ class ObjectStore:
         content_type: str = "application/pdf",
         retain_until: datetime | None = None,
     ) -> StoredObject:
-        """Store ``data`` under its digest; storing the same bytes again is a no-op."""
+        """Store ``data`` under its digest; storing the same bytes again changes nothing.
+
+        If the stored copy was damaged, putting the original bytes repairs it.
+        ``retain_until`` (timezone-aware, future) locks the object at least that
+        long where the backend can lock; it only ever extends an existing lock.
+        """
         raise NotImplementedError
 
     def get(self, key: str) -> bytes:
@@ -114,11 +119,11 @@ class ObjectStore:
 
         The URL serves the stored bytes directly, bypassing the digest check.
         """
-        return None
+        raise NotImplementedError
 
     def retention(self, key: str) -> datetime | None:
         """Until when the object is locked against deletion, or None if it is not locked."""
-        return None
+        raise NotImplementedError
 
     # -- backend hooks -------------------------------------------------------------
 

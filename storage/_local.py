@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import stat
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from storage._base import (
@@ -66,8 +67,9 @@ class LocalObjectStore(ObjectStore):
         key = digest_of(data)
         path = self._path(key)
         stored = StoredObject(key=key, size=len(data), sha256=key)
-        if path.exists():
+        if path.exists() and _digest_of_file(path) == key:
             return stored
+        # absent, or damaged behind our back: (re)write it from the good bytes
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
@@ -115,6 +117,15 @@ class LocalObjectStore(ObjectStore):
                     if entry.is_file() and not entry.name.startswith("."):
                         yield entry.name
 
+    def retention(self, key: str) -> datetime | None:
+        if not self.exists(key):
+            raise ObjectNotFound(key)
+        return None  # a plain disk cannot lock files against their owner
+
+    def presigned_url(self, key: str, expires: timedelta) -> str | None:
+        check_key(key)
+        return None
+
     def path_of(self, key: str) -> Path:
         """Where the object's file is (for operators and tests; never write to it)."""
         return self._path(check_key(key))
@@ -128,6 +139,14 @@ def _chunks(fh, key: str, chunk_size: int) -> Iterator[bytes]:
         raise StorageError(f"cannot read object {key}") from exc
     finally:
         fh.close()
+
+
+def _digest_of_file(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None
 
 
 def _subdirs(path: Path) -> list[Path]:

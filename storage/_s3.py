@@ -165,7 +165,7 @@ class S3ObjectStore(ObjectStore):
         stored = StoredObject(key=key, size=len(data), sha256=key)
         with _s3_errors(self, key, writing=True):
             headers = self._stat_headers(key)
-            if headers is not None:
+            if headers is not None and self._intact(key):
                 # Already stored: same bytes. Only an explicit, later date is news;
                 # the configured default applies to new objects and is not renewed.
                 current = _lock_until(headers)
@@ -176,6 +176,7 @@ class S3ObjectStore(ObjectStore):
                         self.bucket, self._name(key), Retention(mode, explicit)
                     )
                 return stored
+            # absent, or its newest version was damaged: upload the good bytes
             until = explicit
             if until is None and self.retention_mode:
                 until = datetime.now(UTC) + timedelta(days=self.retention_days)
@@ -246,6 +247,17 @@ class S3ObjectStore(ObjectStore):
         if headers is None:
             raise ObjectNotFound(key)
         return _lock_until(headers)
+
+    def _intact(self, key: str) -> bool:
+        hasher = hashlib.sha256()
+        response = self._client.get_object(self.bucket, self._name(key))
+        try:
+            for chunk in response.stream(1024 * 1024):
+                hasher.update(chunk)
+        finally:
+            response.close()
+            response.release_conn()
+        return hasher.hexdigest() == key
 
     def _stat_headers(self, key: str) -> dict[str, str] | None:
         """Response headers of a HEAD on the object (lower-cased names), None if missing."""

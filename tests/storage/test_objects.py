@@ -95,6 +95,21 @@ def test_corrupted_object_fails_the_stream_at_the_end(object_store, tamper):
     assert len(b"".join(received)) == len(PDF)
 
 
+def test_putting_the_original_bytes_again_repairs_a_corrupted_object(object_store, tamper):
+    key = object_store.put(PDF).key
+    tamper(key, b"%PDF forged")
+
+    assert object_store.put(PDF).key == key
+
+    assert object_store.get(key) == PDF
+    assert list(object_store.iter_keys()) == [key]
+
+
+def test_retention_of_a_missing_key_is_not_found(object_store):
+    with pytest.raises(ObjectNotFound):
+        object_store.retention(MISSING)
+
+
 def test_retain_until_must_be_aware_and_in_the_future(object_store):
     with pytest.raises(ValueError, match="timezone-aware"):
         object_store.put(PDF, retain_until=datetime(2100, 1, 1))
