@@ -18,7 +18,6 @@ from pathlib import Path
 
 from certs.errors import CertsError
 from certs.pki import Pki, create_builtin_pki
-from signing.keys import in_memory_signer
 from signing.seal import Sealer, SealSettings
 from signing.serials import SerialCounter
 from signing.timestamps import InProcessTimeStamper, http_timestamper
@@ -26,6 +25,7 @@ from signing.tsa import TimeStampAuthority, TsaSettings
 from signing.validate import TrustPolicy
 
 from .errors import ConfigurationError
+from .keysources import KeyStatus, Role, key_source_for
 from .settings import CONFIG_NAME, Settings
 
 log = logging.getLogger(__name__)
@@ -123,17 +123,42 @@ class Home:
     def _passphrase(self) -> bytes | None:
         return self.settings.passphrase()
 
-    def _file_signer(self, credential):
+    def _signer_for(self, role: Role, credential):
+        """The signer for ``role``'s key, from the key source the settings name (file or token)."""
         try:
-            key = credential.load_key(self._passphrase())
+            return key_source_for(self.settings, role).signer(credential)
         except CertsError as exc:
             raise ConfigurationError(exc.diagnostics()) from exc
-        return in_memory_signer(credential.cert, key, list(credential.chain))
 
     @cached_property
     def seal_signer(self):
-        """The pyHanko signer for the agency seal (key parsed once)."""
-        return self._file_signer(self.pki.seal)
+        """The pyHanko signer for the agency seal (key opened and checked once)."""
+        return self._signer_for("seal", self.pki.seal)
+
+    def check_keys(self) -> list[KeyStatus]:
+        """Open and test every private key now; ConfigurationError when one cannot sign.
+
+        Entry points call this at start-up, so that a wrong PIN, a missing token or
+        key, or a key that does not match its certificate stops the service before
+        it accepts a request.
+        """
+        checked = [("seal", self.pki.seal, lambda: self.seal_signer)]
+        if self.pki.tsa is not None:
+            checked.append(("tsa", self.pki.tsa, lambda: self.tsa))
+        statuses = []
+        for role, credential, build in checked:
+            build()
+            source = key_source_for(self.settings, role)  # type: ignore[arg-type]
+            statuses.append(
+                KeyStatus(
+                    role=role,
+                    source=source.name,
+                    location=source.describe(),
+                    subject=credential.cert.subject.rfc4514_string(),
+                    not_after=f"{credential.cert.not_valid_after_utc:%Y-%m-%d}",
+                )
+            )
+        return statuses
 
     @cached_property
     def tsa(self) -> TimeStampAuthority | None:
@@ -141,7 +166,7 @@ class Home:
         if self.pki.tsa is None:
             return None
         return TimeStampAuthority(
-            signer=self._file_signer(self.pki.tsa),
+            signer=self._signer_for("tsa", self.pki.tsa),
             serials=SerialCounter(self.settings.pki_dir / "tsa-serial"),
             settings=TsaSettings(policy_oid=self.settings.tsa_policy_oid),
         )
@@ -192,9 +217,11 @@ class Home:
     def templates(self):
         """Built-in templates plus the agency's own from ``templates/`` in the home."""
         if "_templates" not in self.__dict__:
-            from .templates import TemplateLibrary
+            from .templates import BUILTIN_DIR, TemplateLibrary
 
-            self.__dict__["_templates"] = TemplateLibrary.from_dirs(self.settings.templates_dir)
+            self.__dict__["_templates"] = TemplateLibrary.from_dirs(
+                BUILTIN_DIR, self.settings.templates_dir
+            )
         return self.__dict__["_templates"]
 
     def agency(self):
