@@ -139,10 +139,7 @@ def fill(text: str, ctx: FillContext, row: Mapping[str, Any] | None = None) -> s
 
 
 def first_field(text: str) -> str | None:
-    """The first data field a text refers to (used to name the field in errors)."""
-    for m in _PLACEHOLDER.finditer(text):
-        if m.group(1):
-            path = m.group(1).split("|")[0].strip()
-            if not path.startswith("@"):
-                return path
-    return None
+    """The first field a text refers to, data fields first (names the field in errors)."""
+    paths = [m.group(1).split("|")[0].strip() for m in _PLACEHOLDER.finditer(text) if m.group(1)]
+    data_paths = [p for p in paths if not p.startswith("@")]
+    return (data_paths or paths or [None])[0]
