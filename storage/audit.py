@@ -23,13 +23,16 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from storage._db import read_tx, write_tx
 from storage.models import audit_anchors, audit_entries, audit_head
+
+if TYPE_CHECKING:
+    from storage.registry import Registry
 
 #: the ``prev_hash`` of the first entry
 GENESIS = "0" * 64
@@ -161,10 +164,10 @@ def _anchor(row) -> AuditAnchor:
 
 
 class AuditLog:
-    """The audit log in the database behind ``engine`` (normally reached as ``registry.audit``)."""
+    """The audit log in a registry's database (normally reached as ``registry.audit``)."""
 
-    def __init__(self, engine: Engine):
-        self._engine = engine
+    def __init__(self, source: Engine | Registry):
+        self._engine: Engine = source if isinstance(source, Engine) else source.engine
 
     def append(
         self,

@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from storage import _apikeys
 from storage._apikeys import ROLES, ApiKey
 from storage._base import check_key
-from storage._db import create_engine, db_errors, read_tx, upgrade, write_tx
+from storage._db import create_engine, read_tx, upgrade, write_tx
 from storage.errors import ApiKeyNotFound, Conflict, DocumentNotFound
 from storage.models import document_versions, documents
 
@@ -374,7 +374,7 @@ class Registry:
         return None if row is None else _record(row)
 
     def _exists(self, doc_id: str) -> bool:
-        with db_errors(), read_tx(self._engine) as conn:
+        with read_tx(self._engine) as conn:
             return conn.execute(
                 sa.select(documents.c.id).where(documents.c.id == doc_id)
             ).first() is not None

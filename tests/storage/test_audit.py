@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from storage.audit import GENESIS, verify_export
+from storage.audit import GENESIS, AuditLog, verify_export
 from storage.registry import Registry
 from tests.storage import _workers
 
@@ -35,6 +35,15 @@ def test_entries_chain_from_genesis(registry):
     assert entries[1].prev_hash == entries[0].hash
     assert registry.audit.entries() == entries
     assert registry.audit.verify().ok
+
+
+def test_a_second_log_object_sees_the_same_chain(registry):
+    fill(registry.audit, 2)
+
+    other = AuditLog(registry)
+
+    assert other.entries() == registry.audit.entries()
+    assert other.append("x", actor="a").seq == 3
 
 
 def test_empty_log_verifies(registry):
