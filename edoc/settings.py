@@ -57,6 +57,21 @@ class Settings(BaseSettings):
     signing_level: Literal["B-B", "B-T", "B-LT", "B-LTA"] = "B-T"
     tsa_url: str | None = None
     tsa_policy_oid: str = "1.3.6.1.4.1.59999.1.1"
+    # Where the seal and TSA private keys live: encrypted files in pki/ or a PKCS#11
+    # token (HSM). Token keys are named by label (default edoc-seal / edoc-tsa) or id
+    # (hex); the PIN comes from the environment variable or file named here, never
+    # from edoc.toml or the command line.
+    seal_key_source: Literal["file", "pkcs11"] = "file"
+    tsa_key_source: Literal["file", "pkcs11"] = "file"
+    pkcs11_module: str | None = None
+    pkcs11_token_label: str | None = None
+    pkcs11_seal_key_label: str | None = None
+    pkcs11_seal_key_id: str | None = None
+    pkcs11_tsa_key_label: str | None = None
+    pkcs11_tsa_key_id: str | None = None
+    pkcs11_pin_env: str = "EDOC_PKCS11_PIN"
+    pkcs11_pin_file: Path | None = None
+    pkcs11_max_sessions: int = 4
     database_url: str | None = None
     storage_backend: Literal["local", "s3"] = "local"
     s3_endpoint: str | None = None

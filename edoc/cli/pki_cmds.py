@@ -33,6 +33,9 @@ def register(sub) -> None:
     imp.add_argument("--chain", help="PEM file with the issuing CA certificates")
     imp.add_argument("--trust-anchor", help="the agency root certificate (PEM)")
     imp.set_defaults(func=cmd_keys_import)
+    from .hsm_cmds import register_keys as register_hsm_keys  # keys in a PKCS#11 token
+
+    register_hsm_keys(keys)
     # API key commands are registered by the service module when present.
     try:
         from .apikey_cmds import register_keys
