@@ -16,6 +16,7 @@ from reportlab.platypus.doctemplate import LayoutError
 from ..errors import TemplateInvalid, TextOverflow
 from ._attach import attach_file, pdf_timestamp
 from ._blocks import Blocks
+from ._fonts import font_name
 from ._text import TextFlowable
 
 __all__ = ["build_pdf", "page_size"]
@@ -106,6 +107,7 @@ def build_pdf(
         invariant=1,
         lang="th-TH" if lang == "th" else "en",
         displayDocTitle=1,
+        initialFontName=font_name("regular"),  # otherwise every page references Helvetica
     )
     story = blocks.story(frame_width) or [Spacer(0, 0)]
     try:
