@@ -141,6 +141,8 @@ class S3ObjectStore(ObjectStore):
         if check_bucket:
             with _s3_errors(store):
                 found = client.bucket_exists(cfg.bucket)
+                if found and cfg.retention_mode:
+                    store._require_object_lock()
             if not found:
                 raise StorageUnavailable(f"S3 bucket {cfg.bucket!r} does not exist at {cfg.endpoint}")
         return store
@@ -247,6 +249,17 @@ class S3ObjectStore(ObjectStore):
         if headers is None:
             raise ObjectNotFound(key)
         return _lock_until(headers)
+
+    def _require_object_lock(self) -> None:
+        try:
+            self._client.get_object_lock_config(self.bucket)
+        except S3Error as exc:
+            if exc.code != "ObjectLockConfigurationNotFoundError":
+                raise
+            raise StorageError(
+                f"retention_mode is set but S3 bucket {self.bucket!r} has no Object Lock;"
+                " Object Lock can only be enabled when a bucket is created"
+            ) from exc
 
     def _intact(self, key: str) -> bool:
         hasher = hashlib.sha256()

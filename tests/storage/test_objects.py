@@ -239,6 +239,13 @@ def test_s3_missing_bucket_is_reported_at_construction(moto_server):
         S3ObjectStore.from_config(moto_server.config("edoc-no-such-bucket"))
 
 
+def test_s3_lock_mode_on_a_bucket_without_object_lock_is_refused_early(moto_server):
+    cfg = moto_server.config(moto_server.make_bucket(object_lock=False), retention_mode="COMPLIANCE")
+
+    with pytest.raises(StorageError, match="no Object Lock"):
+        S3ObjectStore.from_config(cfg)
+
+
 def test_s3_unreachable_endpoint_is_a_storage_error(moto_server):
     closed = S3Config(endpoint="127.0.0.1:9", access_key="k", secret_key="s", bucket="edoc-x",
                       secure=False, region="us-east-1", timeout=1)
