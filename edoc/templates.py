@@ -108,14 +108,16 @@ def _describe(error: jsonschema.ValidationError) -> list[FieldError]:
         known = set(error.schema.get("properties", {}))
         pattern_keys = error.schema.get("patternProperties", {})
         return [
-            FieldError(_dotted([*path, name]), "is not a field of this template (check the spelling)")
+            FieldError(
+                _dotted([*path, name]), "is not a field of this template (check the spelling)"
+            )
             for name in value
             if name not in known and not any(re.search(p, name) for p in pattern_keys)
         ]
     where = _dotted(path)
     if kind == "type":
         wanted = expected if isinstance(expected, list) else [expected]
-        names = " or ".join(_TYPE_NAMES.get(t, t) for t in wanted)
+        names = " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in wanted)
         return [FieldError(where, f"must be {names}, not {_TYPE_NAMES[_json_type(value)]}")]
     if kind == "format":
         reason = str(error.cause) if error.cause else f"is not a valid {expected}"
@@ -127,17 +129,31 @@ def _describe(error: jsonschema.ValidationError) -> list[FieldError]:
     if kind == "const":
         return [FieldError(where, f"must be {expected!r}")]
     if kind == "minLength":
-        return [FieldError(where, "must not be empty" if expected == 1 else f"must have at least {expected} characters")]
+        return [
+            FieldError(
+                where,
+                "must not be empty"
+                if expected == 1
+                else f"must have at least {expected} characters",
+            )
+        ]
     if kind == "maxLength":
         return [FieldError(where, f"must have at most {expected} characters, not {len(value)}")]
     if kind == "pattern":
         return [FieldError(where, f"does not have the expected form (pattern {expected})")]
     if kind == "minItems":
-        return [FieldError(where, f"must have at least {expected} item{'s' if expected != 1 else ''}")]
+        return [
+            FieldError(where, f"must have at least {expected} item{'s' if expected != 1 else ''}")
+        ]
     if kind == "maxItems":
         return [FieldError(where, f"must have at most {expected} items, not {len(value)}")]
     if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        words = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most", "exclusiveMaximum": "less than"}
+        words = {
+            "minimum": "at least",
+            "exclusiveMinimum": "more than",
+            "maximum": "at most",
+            "exclusiveMaximum": "less than",
+        }
         return [FieldError(where, f"must be {words[kind]} {expected}, not {value}")]
     return [FieldError(where, error.message)]
 
@@ -193,7 +209,9 @@ class Template:
         for example in sorted((folder / "examples").glob("*.json")):
             examples[example.stem] = _load_json(example)
         where = folder / "template.json"
-        missing = [k for k in ("title", "languages", "holder_field", "page", "blocks") if k not in spec]
+        missing = [
+            k for k in ("title", "languages", "holder_field", "page", "blocks") if k not in spec
+        ]
         if missing:
             raise TemplateInvalid(f"{where} lacks {', '.join(missing)}")
         template = cls(
@@ -221,13 +239,19 @@ class Template:
         for i, block in enumerate(self.layout["blocks"]):
             kind = block.get("type")
             if kind not in BLOCK_TYPES:
-                raise TemplateInvalid(f"{where}: blocks[{i}] has type {kind!r}; use one of {', '.join(sorted(BLOCK_TYPES))}")
+                raise TemplateInvalid(
+                    f"{where}: blocks[{i}] has type {kind!r}; use one of {', '.join(sorted(BLOCK_TYPES))}"
+                )
             for key in ("style", "header_style", "footer_style"):
                 style = block.get(key)
                 if isinstance(style, str) and style not in styles:
-                    raise TemplateInvalid(f"{where}: blocks[{i}] uses style {style!r}, which 'styles' does not define")
+                    raise TemplateInvalid(
+                        f"{where}: blocks[{i}] uses style {style!r}, which 'styles' does not define"
+                    )
         if not any(f.path == self.holder_field for f in self.fields()):
-            raise TemplateInvalid(f"{where}: holder_field {self.holder_field!r} is not a field of schema.json")
+            raise TemplateInvalid(
+                f"{where}: holder_field {self.holder_field!r} is not a field of schema.json"
+            )
 
     def title_in(self, lang: str) -> str:
         """The template's title in ``lang`` (or its default language)."""
@@ -256,11 +280,22 @@ class Template:
                 kind = " or ".join(kind)
             fmt = schema.get("format")
             if prefix:
-                out.append(FieldInfo(prefix, f"{kind} ({fmt})" if fmt else kind, required, schema.get("description", "")))
+                out.append(
+                    FieldInfo(
+                        prefix,
+                        f"{kind} ({fmt})" if fmt else kind,
+                        required,
+                        schema.get("description", ""),
+                    )
+                )
             if kind == "object":
                 needed = set(schema.get("required", []))
                 for name, sub in schema.get("properties", {}).items():
-                    walk(sub, f"{prefix}.{name}" if prefix else name, required and name in needed if prefix else name in needed)
+                    walk(
+                        sub,
+                        f"{prefix}.{name}" if prefix else name,
+                        required and name in needed if prefix else name in needed,
+                    )
             elif kind == "array" and isinstance(schema.get("items"), dict):
                 walk_items(schema["items"], f"{prefix}[]", required)
 

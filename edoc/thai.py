@@ -31,16 +31,46 @@ __all__ = [
 ]
 
 THAI_MONTHS = (
-    "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
-    "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม",
+    "มกราคม",
+    "กุมภาพันธ์",
+    "มีนาคม",
+    "เมษายน",
+    "พฤษภาคม",
+    "มิถุนายน",
+    "กรกฎาคม",
+    "สิงหาคม",
+    "กันยายน",
+    "ตุลาคม",
+    "พฤศจิกายน",
+    "ธันวาคม",
 )
 THAI_MONTHS_SHORT = (
-    "ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
-    "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.",
+    "ม.ค.",
+    "ก.พ.",
+    "มี.ค.",
+    "เม.ย.",
+    "พ.ค.",
+    "มิ.ย.",
+    "ก.ค.",
+    "ส.ค.",
+    "ก.ย.",
+    "ต.ค.",
+    "พ.ย.",
+    "ธ.ค.",
 )
 ENGLISH_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 )
 
 #: years between the Common Era and the Buddhist Era used in Thailand
@@ -106,7 +136,9 @@ def validate_thai_id(value: str) -> str:
             "so the number was probably mistyped"
         ) from None
     except InvalidComponent:
-        raise ValueError(f"cannot start with {number[0]}: Thai national IDs start with 1-8") from None
+        raise ValueError(
+            f"cannot start with {number[0]}: Thai national IDs start with 1-8"
+        ) from None
 
 
 def is_valid_thai_id(value: str) -> bool:
@@ -138,9 +170,25 @@ def mask_thai_id(value: str) -> str:
 _THAI_TITLES = tuple(
     sorted(
         (
-            "นาย", "นาง", "นางสาว", "น.ส.", "ด.ช.", "ด.ญ.", "เด็กชาย", "เด็กหญิง",
-            "ดร.", "ศ.", "รศ.", "ผศ.", "ศ.ดร.", "รศ.ดร.", "ผศ.ดร.", "นพ.", "พญ.",
-            "ว่าที่ร้อยตรี", "ว่าที่ ร.ต.",
+            "นาย",
+            "นาง",
+            "นางสาว",
+            "น.ส.",
+            "ด.ช.",
+            "ด.ญ.",
+            "เด็กชาย",
+            "เด็กหญิง",
+            "ดร.",
+            "ศ.",
+            "รศ.",
+            "ผศ.",
+            "ศ.ดร.",
+            "รศ.ดร.",
+            "ผศ.ดร.",
+            "นพ.",
+            "พญ.",
+            "ว่าที่ร้อยตรี",
+            "ว่าที่ ร.ต.",
         ),
         key=len,
         reverse=True,
@@ -168,7 +216,7 @@ def _split_title(name: str) -> tuple[str, str]:
     if first.rstrip(".").lower() in _LATIN_TITLES and rest:
         return first + " ", rest.lstrip()
     for title in _THAI_TITLES:
-        rest = name[len(title):]
+        rest = name[len(title) :]
         if name.startswith(title) and rest.strip():
             spaces = rest[: len(rest) - len(rest.lstrip())]
             return title + spaces, rest.lstrip()
@@ -222,9 +270,9 @@ def _segment_cached(text: str) -> tuple[str, ...]:
             words = _thai_tokenize(m.group())
             if m.start() > pos:
                 if pieces:
-                    pieces[-1] += part[pos:m.start()]
+                    pieces[-1] += part[pos : m.start()]
                 else:
-                    pieces.append(part[pos:m.start()])
+                    pieces.append(part[pos : m.start()])
                 if words:
                     words[0] = pieces.pop() + words[0]
             pieces.extend(words)
@@ -260,7 +308,11 @@ def _split_graphemes(word: str) -> list[str]:
 
 
 def wrap_words(
-    tokens: list[str], max_width: float, *, measure: Callable[[str], float], first_indent: float = 0.0
+    tokens: list[str],
+    max_width: float,
+    *,
+    measure: Callable[[str], float],
+    first_indent: float = 0.0,
 ) -> list[list[str]]:
     """Fill lines greedily with the pieces of :func:`segment_words`; spaces at line ends vanish."""
     lines: list[list[str]] = []
@@ -311,5 +363,10 @@ def break_thai_lines(
     out: list[str] = []
     for i, paragraph in enumerate(text.split("\n")):
         indent = first_indent if i == 0 else 0.0
-        out.extend("".join(line) for line in wrap_words(segment_words(paragraph), max_width, measure=measure, first_indent=indent))
+        out.extend(
+            "".join(line)
+            for line in wrap_words(
+                segment_words(paragraph), max_width, measure=measure, first_indent=indent
+            )
+        )
     return out

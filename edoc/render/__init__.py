@@ -48,7 +48,11 @@ class Agency:
 
     def address(self, lang: str) -> str:
         """The address in ``lang``, falling back to the other language, or ""."""
-        first, second = (self.address_th, self.address_en) if lang == "th" else (self.address_en, self.address_th)
+        first, second = (
+            (self.address_th, self.address_en)
+            if lang == "th"
+            else (self.address_en, self.address_th)
+        )
         return first or second or ""
 
 
@@ -85,9 +89,15 @@ def render(
     The same arguments always give the same bytes.
     """
     template.validate(data)
-    lang = lang or (data.get("lang") if data.get("lang") in template.languages else None) or template.languages[0]
+    lang = (
+        lang
+        or (data.get("lang") if data.get("lang") in template.languages else None)
+        or template.languages[0]
+    )
     if lang not in template.languages:
-        raise ValueError(f"template {template.name!r} renders {', '.join(template.languages)}, not {lang!r}")
+        raise ValueError(
+            f"template {template.name!r} renders {', '.join(template.languages)}, not {lang!r}"
+        )
     ctx = FillContext(
         data,
         lang,
@@ -135,4 +145,3 @@ def render(
         page_count=pages,
         stamp_box=stamp.box,
     )
-

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
+from reportlab.lib.utils import TimeStamp
 from reportlab.pdfbase.pdfdoc import (
     PDFArray,
     PDFCatalog,
@@ -19,7 +20,6 @@ from reportlab.pdfbase.pdfdoc import (
     PDFStream,
     PDFString,
 )
-from reportlab.lib.utils import TimeStamp
 
 __all__ = ["attach_file", "pdf_timestamp"]
 
@@ -37,7 +37,9 @@ def pdf_timestamp(when: datetime) -> TimeStamp:
     return ts
 
 
-def attach_file(canvas, *, name: str, data: bytes, mime: str, description: str, when: datetime) -> None:
+def attach_file(
+    canvas, *, name: str, data: bytes, mime: str, description: str, when: datetime
+) -> None:
     """Embed ``data`` as the file ``name`` in the document ``canvas`` is drawing."""
     doc = canvas._doc  # noqa: SLF001 - ReportLab has no public attachment API
     date = PDFDate(ts=pdf_timestamp(when))
@@ -50,7 +52,9 @@ def attach_file(canvas, *, name: str, data: bytes, mime: str, description: str, 
                     {
                         "Size": len(data),
                         "ModDate": date,
-                        "CheckSum": PDFString(hashlib.md5(data, usedforsecurity=False).digest(), enc="raw"),
+                        "CheckSum": PDFString(
+                            hashlib.md5(data, usedforsecurity=False).digest(), enc="raw"
+                        ),
                     }
                 ),
             }

@@ -51,7 +51,11 @@ def resolve_style(spec: Any, styles: Mapping[str, Any], default: str = "body") -
         spec = default
     if isinstance(spec, str):
         spec = {"base": spec}
-    base = dict(styles.get(spec.get("base", default), {})) if spec.get("base", default) in styles else {}
+    base = (
+        dict(styles.get(spec.get("base", default), {}))
+        if spec.get("base", default) in styles
+        else {}
+    )
     merged = {**base, **{k: v for k, v in spec.items() if k != "base"}}
     kwargs = {k: merged[k] for k in _STYLE_KEYS if k in merged}
     if "first_indent_mm" in merged:
@@ -90,7 +94,9 @@ def _emblem(path: Path | None) -> ImageReader | None:
             reader = ImageReader(str(path))
             reader.getSize()
         except Exception as exc:  # ReportLab/Pillow raise many kinds for a bad image
-            raise EmblemMissing(f"the agency emblem {path} is not a readable PNG or JPEG image ({exc})") from exc
+            raise EmblemMissing(
+                f"the agency emblem {path} is not a readable PNG or JPEG image ({exc})"
+            ) from exc
         with _image_lock:
             _image_cache[key] = reader
     return reader
@@ -153,7 +159,11 @@ class Blocks:
         self.boxed = [b for b in self.blocks if "box" in b]
         self.flowing = [b for b in self.blocks if "box" not in b]
         # Lay out the first page's boxed text now, so that overflow is an error before any drawing.
-        self._prepared = {id(b): self._prepare_text(b, i) for i, b in enumerate(self.boxed) if b["type"] in ("text", "paragraphs")}
+        self._prepared = {
+            id(b): self._prepare_text(b, i)
+            for i, b in enumerate(self.boxed)
+            if b["type"] in ("text", "paragraphs")
+        }
 
     @staticmethod
     def _wanted(block: Mapping[str, Any], ctx: FillContext) -> bool:
@@ -198,7 +208,9 @@ class Blocks:
                 continue
             room = int((box.h + 0.01) // style.line_height)
             raise TextOverflow(
-                self._field_name(block, str(localized(block.get("text", ""), self.ctx.lang)), index),
+                self._field_name(
+                    block, str(localized(block.get("text", ""), self.ctx.lang)), index
+                ),
                 f"is too long for its place in template {self.template_name!r}: it needs {len(lines)} "
                 f"line{'s' if len(lines) != 1 else ''} at {style.size:g} pt and the box holds {room}; "
                 "shorten the text (or make the box larger in template.json)",
@@ -215,7 +227,9 @@ class Blocks:
             if kind in ("text", "paragraphs"):
                 prepared = self._prepared.get(id(block))
                 if prepared is None:
-                    page_ctx = FillContext(self.ctx.data, self.ctx.lang, {**self.ctx.values, "page": page_number})
+                    page_ctx = FillContext(
+                        self.ctx.data, self.ctx.lang, {**self.ctx.values, "page": page_number}
+                    )
                     text = fill(localized(block.get("text", ""), self.ctx.lang), page_ctx)
                     prepared = self._fit(block, text, i)
                 box, style, lines = prepared
@@ -232,7 +246,13 @@ class Blocks:
                     _draw_image(canvas, self.emblem, box.x, box.y, box.w, box.h)
             elif kind == "qr":
                 side = min(box.w, box.h)
-                draw_qr(canvas, self.verify_url, box.x + (box.w - side) / 2, box.y + (box.h - side) / 2, side)
+                draw_qr(
+                    canvas,
+                    self.verify_url,
+                    box.x + (box.w - side) / 2,
+                    box.y + (box.h - side) / 2,
+                    side,
+                )
             elif kind == "stamp":
                 self.stamp.record(page_number - 1, box.x, box.y, box.x + box.w, box.y + box.h)
             elif kind == "rect":
@@ -259,14 +279,18 @@ class Blocks:
         return TextFlowable(
             text,
             self._style(block),
-            field=self._field_name(block, str(localized(block.get("text", ""), self.ctx.lang)), index),
+            field=self._field_name(
+                block, str(localized(block.get("text", ""), self.ctx.lang)), index
+            ),
             indent_left=block.get("indent_left_mm", 0) * mm,
             indent_right=block.get("indent_right_mm", 0) * mm,
             space_before=block.get("space_before_mm", 0) * mm,
             space_after=block.get("space_after_mm", 0) * mm,
         )
 
-    def _flowables(self, block: Mapping[str, Any], index: int, frame_width: float) -> list[Flowable]:
+    def _flowables(
+        self, block: Mapping[str, Any], index: int, frame_width: float
+    ) -> list[Flowable]:
         kind = block["type"]
         if kind == "text":
             return [self._text_flowable(block, self._text_of(block), index)]
@@ -282,9 +306,23 @@ class Blocks:
         if kind == "spacer":
             return [Spacer(0, block.get("height_mm", 5) * mm)]
         if kind == "image":
-            return [_ImageFlowable(self.emblem, block["width_mm"] * mm, block["height_mm"] * mm, block.get("align", "center"))]
+            return [
+                _ImageFlowable(
+                    self.emblem,
+                    block["width_mm"] * mm,
+                    block["height_mm"] * mm,
+                    block.get("align", "center"),
+                )
+            ]
         if kind == "stamp":
-            return [_StampFlowable(self.stamp, block["width_mm"] * mm, block["height_mm"] * mm, block.get("indent_left_mm", 0) * mm)]
+            return [
+                _StampFlowable(
+                    self.stamp,
+                    block["width_mm"] * mm,
+                    block["height_mm"] * mm,
+                    block.get("indent_left_mm", 0) * mm,
+                )
+            ]
         if kind == "table":
             return [self._table(block, frame_width)]
         return []
@@ -292,8 +330,16 @@ class Blocks:
     def _table(self, block: Mapping[str, Any], frame_width: float) -> Table:
         columns = block["columns"]
         cell_style = self._style(block)
-        head_style = self._style(block, "header_style") if block.get("header_style") else replace(cell_style, weight="bold")
-        foot_style = self._style(block, "footer_style") if block.get("footer_style") else replace(cell_style, weight="bold")
+        head_style = (
+            self._style(block, "header_style")
+            if block.get("header_style")
+            else replace(cell_style, weight="bold")
+        )
+        foot_style = (
+            self._style(block, "footer_style")
+            if block.get("footer_style")
+            else replace(cell_style, weight="bold")
+        )
         fixed = sum(c.get("width_mm", 0) * mm for c in columns)
         flexible = [c for c in columns if "width_mm" not in c]
         rest = max(frame_width - fixed, 0) / len(flexible) if flexible else 0
@@ -301,15 +347,28 @@ class Blocks:
         field = block["field"]
 
         def cell(text: str, style: TextStyle, column: Mapping[str, Any], name: str) -> TextFlowable:
-            return TextFlowable(text, replace(style, align=column.get("align", style.align)), field=name)
+            return TextFlowable(
+                text, replace(style, align=column.get("align", style.align)), field=name
+            )
 
         rows: list[list[Flowable]] = [
-            [cell(str(localized(c.get("header", ""), self.ctx.lang)), head_style, c, field) for c in columns]
+            [
+                cell(str(localized(c.get("header", ""), self.ctx.lang)), head_style, c, field)
+                for c in columns
+            ]
         ]
         items = lookup(self.ctx, field) or []
         for n, item in enumerate(items):
             rows.append(
-                [cell(fill(localized(c["text"], self.ctx.lang), self.ctx, row=item), cell_style, c, f"{field}.{n}") for c in columns]
+                [
+                    cell(
+                        fill(localized(c["text"], self.ctx.lang), self.ctx, row=item),
+                        cell_style,
+                        c,
+                        f"{field}.{n}",
+                    )
+                    for c in columns
+                ]
             )
         footer = block.get("footer", [])
         for footer_row in footer:
@@ -330,8 +389,12 @@ class Blocks:
             ("RIGHTPADDING", (0, 0), (-1, -1), 4),
         ]
         if footer:
-            commands.append(("LINEABOVE", (0, len(rows) - len(footer)), (-1, len(rows) - len(footer)), 1, grid))
-        table = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT", style=TableStyle(commands))
+            commands.append(
+                ("LINEABOVE", (0, len(rows) - len(footer)), (-1, len(rows) - len(footer)), 1, grid)
+            )
+        table = Table(
+            rows, colWidths=widths, repeatRows=1, hAlign="LEFT", style=TableStyle(commands)
+        )
         table.spaceBefore = block.get("space_before_mm", 0) * mm
         table.spaceAfter = block.get("space_after_mm", 0) * mm
         return table

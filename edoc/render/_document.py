@@ -47,7 +47,9 @@ def page_size(page: Mapping[str, Any]) -> tuple[float, float]:
     try:
         size = _SIZES[str(page.get("size", "A4")).upper()]
     except KeyError:
-        raise TemplateInvalid(f"page size {page.get('size')!r} is not one of {', '.join(_SIZES)}") from None
+        raise TemplateInvalid(
+            f"page size {page.get('size')!r} is not one of {', '.join(_SIZES)}"
+        ) from None
     return landscape(size) if page.get("orientation") == "landscape" else portrait(size)
 
 
@@ -76,7 +78,9 @@ def build_pdf(
 
     first = PageTemplate(
         id="first",
-        frames=[Frame(left, bottom, frame_width, height - first_top - bottom, 0, 0, 0, 0, id="first")],
+        frames=[
+            Frame(left, bottom, frame_width, height - first_top - bottom, 0, 0, 0, 0, id="first")
+        ],
         onPage=on_page,
         autoNextPageTemplate="later",
         pagesize=(width, height),
@@ -113,7 +117,11 @@ def build_pdf(
     try:
         doc.build(story)
     except LayoutError as exc:
-        culprit = next((f for f in story if isinstance(f, TextFlowable) and f.field in str(exc)), None)
+        culprit = next(
+            (f for f in story if isinstance(f, TextFlowable) and f.field in str(exc)), None
+        )
         field = culprit.field if culprit else "(document)"
-        raise TextOverflow(field, "is too long to fit on a page; split it into several paragraphs") from exc
+        raise TextOverflow(
+            field, "is too long to fit on a page; split it into several paragraphs"
+        ) from exc
     return buffer.getvalue(), doc.page

@@ -83,14 +83,18 @@ def _date_filter(lang: str | None, style: str) -> Callable[[Any, str, FillContex
         if d is None:
             return value
         use = lang or ("th" if ctx.lang == "th" else "en")
-        return thai.thai_date(d, lang=use, style=style, digits="thai" if arg == "thai" else "arabic")
+        return thai.thai_date(
+            d, lang=use, style=style, digits="thai" if arg == "thai" else "arabic"
+        )
 
     return run
 
 
 def _sum(value: Any, arg: str, ctx: FillContext) -> Any:
     items = value if isinstance(value, list) else []
-    total = sum((Decimal(str(lookup(FillContext(item, ctx.lang), arg) or 0)) for item in items), Decimal(0))
+    total = sum(
+        (Decimal(str(lookup(FillContext(item, ctx.lang), arg) or 0)) for item in items), Decimal(0)
+    )
     return _number(int(total) if total == total.to_integral_value() else float(total))
 
 
@@ -119,7 +123,9 @@ def _apply(expr: str, ctx: FillContext, row: Mapping[str, Any] | None) -> str:
         try:
             run = FILTERS[name]
         except KeyError:
-            raise ValueError(f"unknown filter {name!r} in {{{expr}}}; use one of {', '.join(FILTERS)}") from None
+            raise ValueError(
+                f"unknown filter {name!r} in {{{expr}}}; use one of {', '.join(FILTERS)}"
+            ) from None
         value = run(value, arg, ctx)
     if isinstance(value, bool):
         return "✓" if value else ""

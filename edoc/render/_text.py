@@ -98,7 +98,9 @@ def _actual_text(text: str) -> str:
     return "/Span <</ActualText <FEFF" + text.encode("utf-16-be").hex().upper() + ">>> BDC"
 
 
-def draw_lines(canvas, lines: Sequence[Line], x: float, top: float, width: float, style: TextStyle) -> None:
+def draw_lines(
+    canvas, lines: Sequence[Line], x: float, top: float, width: float, style: TextStyle
+) -> None:
     """Draw ``lines`` in a column ``width`` wide whose top edge is at ``top``."""
     if not lines:
         return
@@ -154,7 +156,9 @@ class TextFlowable(Flowable):
 
     def _lines_for(self, avail_width: float) -> list[Line]:
         width = avail_width - self.indent_left - self.indent_right
-        if self._lines is None or (self._laid_width is not None and abs(self._laid_width - width) > 0.01):
+        if self._lines is None or (
+            self._laid_width is not None and abs(self._laid_width - width) > 0.01
+        ):
             self._lines = layout_lines(self.text, width, self.style)
             self._laid_width = width
         elif self._laid_width is None:

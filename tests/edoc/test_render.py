@@ -48,7 +48,11 @@ def samples_template(tmp_path_factory) -> Template:
         "title": "Samples",
         "languages": ["th"],
         "holder_field": "name",
-        "page": {"size": "A4", "orientation": "landscape", "margins_mm": {"left": 20, "right": 20, "top": 20, "bottom": 20}},
+        "page": {
+            "size": "A4",
+            "orientation": "landscape",
+            "margins_mm": {"left": 20, "right": 20, "top": 20, "bottom": 20},
+        },
         "styles": {"body": {"size": 14}},
         "blocks": [
             {"type": "qr", "box": {"x": 250, "y": 170, "w": 25, "h": 25}, "pages": "all"},
@@ -58,7 +62,10 @@ def samples_template(tmp_path_factory) -> Template:
     schema = {
         "type": "object",
         "required": ["name", "lines"],
-        "properties": {"name": {"type": "string"}, "lines": {"type": "array", "items": {"type": "string"}}},
+        "properties": {
+            "name": {"type": "string"},
+            "lines": {"type": "array", "items": {"type": "string"}},
+        },
     }
     (folder / "template.json").write_text(json.dumps(spec, ensure_ascii=False))
     (folder / "schema.json").write_text(json.dumps(schema))
@@ -69,7 +76,12 @@ def samples_template(tmp_path_factory) -> Template:
 def samples_pdf(samples_template) -> bytes:
     data = {"name": "นางสาวปิยะนุช ศรีสุข", "lines": [*SAMPLE_LINES, LONG_PARAGRAPH]}
     return render(
-        samples_template, data, doc_id=DOC_ID, verify_url=VERIFY_URL, agency=AGENCY, issued_at=ISSUED_AT
+        samples_template,
+        data,
+        doc_id=DOC_ID,
+        verify_url=VERIFY_URL,
+        agency=AGENCY,
+        issued_at=ISSUED_AT,
     ).pdf
 
 
@@ -146,7 +158,9 @@ def test_same_input_gives_the_same_bytes(library):
 
 def test_document_dates_come_from_issued_at(library):
     bangkok = timezone(timedelta(hours=7))
-    doc = render_example(library, "certificate", "en", issued_at=datetime(2026, 11, 25, 16, 30, tzinfo=bangkok))
+    doc = render_example(
+        library, "certificate", "en", issued_at=datetime(2026, 11, 25, 16, 30, tzinfo=bangkok)
+    )
     meta = PdfReader(io.BytesIO(doc.pdf)).metadata
     assert meta["/CreationDate"] == "D:20261125163000+07'00'"
 
@@ -178,7 +192,10 @@ def test_missing_emblem_file_is_a_clear_error(library, tmp_path):
     agency = replace(AGENCY, emblem=tmp_path / "garuda.png")
     with pytest.raises(EmblemMissing) as caught:
         render_example(library, "letter", "th", agency=agency)
-    assert "garuda.png" in caught.value.diagnostics() and "does not exist" in caught.value.diagnostics()
+    assert (
+        "garuda.png" in caught.value.diagnostics()
+        and "does not exist" in caught.value.diagnostics()
+    )
 
 
 def test_agency_without_emblem_renders(library):

@@ -35,7 +35,19 @@ def rasterise(pdf: bytes, tmp_path: Path, dpi: int = 50) -> Image.Image:
     source = tmp_path / "doc.pdf"
     source.write_bytes(pdf)
     subprocess.run(
-        [require("pdftoppm"), "-r", str(dpi), "-png", "-f", "1", "-l", "1", "-singlefile", source, tmp_path / "page"],
+        [
+            require("pdftoppm"),
+            "-r",
+            str(dpi),
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            source,
+            tmp_path / "page",
+        ],
         check=True,
         timeout=60,
     )
@@ -47,7 +59,9 @@ def difference(page: Image.Image, reference: Image.Image) -> int:
     """The worst tile's mean absolute difference."""
     assert page.size == reference.size, f"page is {page.size}, reference {reference.size}"
     diff = ImageChops.difference(page, reference)
-    tiles = diff.resize((max(1, diff.width // TILE), max(1, diff.height // TILE)), Image.Resampling.BOX)
+    tiles = diff.resize(
+        (max(1, diff.width // TILE), max(1, diff.height // TILE)), Image.Resampling.BOX
+    )
     histogram = tiles.histogram()
     return max(level for level, count in enumerate(histogram) if count)
 
@@ -69,7 +83,10 @@ def test_first_page_matches_reviewed_reference(library, tmp_path, name, lang):
 def _unshaped(name: str, size: float, text: str) -> tuple[ShapedStr, float]:
     """What a renderer without HarfBuzz draws: default glyphs, marks at their default height."""
     widths = get_font(name).face.charWidths
-    data = [ShapeData(i, widths.get(ord(c), 0), 0, 0, 0, widths.get(ord(c), 0)) for i, c in enumerate(text)]
+    data = [
+        ShapeData(i, widths.get(ord(c), 0), 0, 0, 0, widths.get(ord(c), 0))
+        for i, c in enumerate(text)
+    ]
     return ShapedStr(text, shapeData=data), sum(d.x_advance for d in data) * size / 1000
 
 
@@ -86,7 +103,19 @@ def test_readme_image_of_the_thai_certificate(library, tmp_path):
     if UPDATE:
         source = tmp_path / "doc.pdf"
         subprocess.run(
-            [require("pdftoppm"), "-r", "100", "-png", "-f", "1", "-l", "1", "-singlefile", source, tmp_path / "colour"],
+            [
+                require("pdftoppm"),
+                "-r",
+                "100",
+                "-png",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-singlefile",
+                source,
+                tmp_path / "colour",
+            ],
             check=True,
             timeout=60,
         )

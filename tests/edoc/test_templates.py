@@ -64,7 +64,10 @@ def test_errors_inside_table_rows_name_the_row(library):
     data["items"][2]["credits"] = "three"
     del data["items"][5]["code"]
     errors = _errors(template, data)
-    assert errors == {"items.2.credits": "must be a number, not a string", "items.5.code": "is required but missing"}
+    assert errors == {
+        "items.2.credits": "must be a number, not a string",
+        "items.5.code": "is required but missing",
+    }
 
 
 def test_impossible_date_is_named(library):

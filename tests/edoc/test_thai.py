@@ -53,7 +53,12 @@ def test_digits_become_thai_digits():
 
 @pytest.mark.parametrize(
     ("number", "valid"),
-    [("1234567890121", True), ("1234567890122", False), ("1100000000008", True), ("1100000000009", False)],
+    [
+        ("1234567890121", True),
+        ("1234567890122", False),
+        ("1100000000008", True),
+        ("1100000000009", False),
+    ],
 )
 def test_national_id_check_digit(number, valid):
     assert is_valid_thai_id(number) is valid
@@ -121,5 +126,7 @@ def test_long_thai_paragraph_wraps_only_between_words():
 def test_word_longer_than_a_line_breaks_between_letters_not_marks():
     lines = break_thai_lines("ปั้นฝั่งฟื้นปิ่นโต", 3, measure=len)
     # Every line starts with a base letter: no tone mark or vowel sign was orphaned.
-    assert all(line[0] not in "\u0e31\u0e34\u0e35\u0e36\u0e37\u0e48\u0e49\u0e4a\u0e4b" for line in lines)
+    assert all(
+        line[0] not in "\u0e31\u0e34\u0e35\u0e36\u0e37\u0e48\u0e49\u0e4a\u0e4b" for line in lines
+    )
     assert "".join(lines) == "ปั้นฝั่งฟื้นปิ่นโต"
