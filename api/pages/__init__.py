@@ -1,0 +1,14 @@
+"""Public verification pages: what a citizen sees after scanning a document's QR code.
+
+Server-rendered HTML, Thai by default (``?lang=en`` for English), light enough
+for a cheap phone on a slow network and usable without JavaScript. The app
+puts its services on ``app.state.edoc`` (``.home`` and ``.verifier``) and
+includes :data:`router`, which also serves the pages' files under ``/static/``::
+
+    app.state.edoc = SimpleNamespace(home=home, verifier=Verifier.for_home(home))
+    app.include_router(api.pages.router)
+"""
+
+from .routes import SECURITY_HEADERS, router
+
+__all__ = ["SECURITY_HEADERS", "router"]

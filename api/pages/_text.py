@@ -1,0 +1,250 @@
+"""The words of the verification pages, in Thai (the default) and English.
+
+The verifier writes its reasons as English sentences for auditors and the JSON
+API; :func:`reason` gives a citizen the Thai wording of the sentences it knows
+and keeps the English (marked ``lang="en"`` in the page) for any it does not.
+
+>>> reason("This file is not a PDF document.", "th")
+Reason(text='ไฟล์นี้ไม่ใช่เอกสาร PDF', lang='th')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+
+from edoc.thai import thai_date
+
+LANGS = ("th", "en")
+DEFAULT_LANG = "th"
+
+#: Thailand keeps one offset all year (no daylight saving), so a fixed zone is exact
+#: and needs no time zone database on the server.
+THAI_TIME = timezone(timedelta(hours=7), "ICT")
+
+
+def pick_lang(value: str | None) -> str:
+    """The page language for a ``?lang=`` value: Thai unless English is asked for."""
+    return value if value in LANGS else DEFAULT_LANG
+
+
+STRINGS: dict[str, dict[str, str]] = {
+    "th": {
+        "site_name": "ระบบตรวจสอบเอกสารราชการ",
+        "skip": "ข้ามไปยังเนื้อหา",
+        "switch": "English",
+        "check_title": "ตรวจสอบเอกสาร",
+        "check_intro": "ตรวจว่าไฟล์ PDF ที่คุณได้รับเป็นเอกสารฉบับจริงจากหน่วยงานราชการ และไม่ถูกแก้ไข",
+        "doc_id": "เลขที่เอกสาร",
+        "agency": "หน่วยงานที่ออก",
+        "doc_type": "ประเภทเอกสาร",
+        "issued_at": "วันที่ออก",
+        "holder": "ผู้ถือเอกสาร",
+        "revoked_at": "วันที่เพิกถอน",
+        "revocation_reason": "เหตุผลที่เพิกถอน",
+        "status.valid": "เอกสารนี้ถูกต้อง",
+        "status.valid.note": "หน่วยงานออกเอกสารนี้จริงและยังไม่ได้เพิกถอน "
+        "โปรดเทียบข้อมูลด้านล่างกับเอกสารที่คุณได้รับ",
+        "status.revoked": "เอกสารนี้ถูกเพิกถอนแล้ว",
+        "status.revoked.note": "หน่วยงานผู้ออกยกเลิกเอกสารนี้แล้ว จึงใช้อ้างอิงไม่ได้",
+        "status.unknown": "ไม่พบเอกสารนี้ในทะเบียน",
+        "status.unknown.note": "ตรวจดูว่าที่อยู่เว็บถูกต้อง หรือสอบถามหน่วยงานที่ระบุบนเอกสาร "
+        "อย่าเชื่อถือเอกสารที่ไม่มีในทะเบียน",
+        "upload.doc.h": "ตรวจไฟล์ที่คุณได้รับ",
+        "upload.doc.intro": "อัปโหลดไฟล์ PDF ของเอกสารนี้ เพื่อตรวจว่าเป็นฉบับจริงและไม่ถูกแก้ไข",
+        "upload.h": "ตรวจไฟล์ PDF",
+        "file_label": "เลือกไฟล์ PDF",
+        "drop_hint": "หรือลากไฟล์มาวางในกรอบนี้",
+        "size_hint": "ไฟล์ PDF ขนาดไม่เกิน {mb} MB",
+        "submit": "ตรวจสอบไฟล์",
+        "busy": "กำลังตรวจสอบ…",
+        "privacy": "ไฟล์ของคุณใช้ตรวจสอบเท่านั้นและถูกลบทิ้งทันทีหลังตรวจ ระบบไม่เก็บไฟล์ไว้",
+        "result.h": "ผลการตรวจไฟล์",
+        "result.valid": "ไฟล์นี้ถูกต้อง",
+        "result.valid.note": "เป็นไฟล์ฉบับจริงที่หน่วยงานออก และไม่ถูกแก้ไข",
+        "result.invalid": "ไฟล์นี้ไม่ใช่ฉบับจริงหรือถูกแก้ไข",
+        "result.invalid.note": "อย่าใช้ไฟล์นี้อ้างอิง โปรดขอไฟล์ฉบับจริงจากหน่วยงานผู้ออก",
+        "result.revoked": "เอกสารนี้ถูกเพิกถอนแล้ว",
+        "result.revoked.note": "ไฟล์นี้เป็นฉบับจริง แต่หน่วยงานผู้ออกเพิกถอนเอกสารแล้ว จึงใช้อ้างอิงไม่ได้",
+        "result.mismatch": "ไฟล์นี้ไม่ใช่เอกสารฉบับนี้",
+        "result.mismatch.note": "ไฟล์ที่อัปโหลดไม่ตรงกับไฟล์ของเอกสารเลขที่ {doc_id} "
+        "อาจเป็นเอกสารอื่นหรือฉบับที่ถูกแก้ไข",
+        "result.indeterminate": "ยืนยันไฟล์นี้ไม่ได้",
+        "result.indeterminate.note": "ตรวจยืนยันตราประทับอิเล็กทรอนิกส์ได้ไม่ครบ "
+        "ดูเหตุผลด้านล่าง หรือสอบถามหน่วยงานผู้ออก",
+        "file": "ไฟล์",
+        "reasons": "เหตุผล",
+        "seal_details": "รายละเอียดตราประทับอิเล็กทรอนิกส์",
+        "sealed_by": "ประทับตราโดย",
+        "timestamp": "เวลาที่รับรอง",
+        "tsa": "ผู้รับรองเวลา",
+        "see_status": "ดูสถานะของเอกสารนี้",
+        "too_large": "ไฟล์ใหญ่เกินไป ขนาดสูงสุดคือ {mb} MB",
+        "no_file": "โปรดเลือกไฟล์ PDF ก่อนกดตรวจสอบ",
+        "footer": "ตรวจสอบด้วยตราประทับอิเล็กทรอนิกส์ (PAdES) และการรับรองเวลา "
+        "หน้านี้ไม่ใช้คุกกี้",
+        "at_time": "{date} เวลา {time} น.",
+    },
+    "en": {
+        "site_name": "Official document verification",
+        "skip": "Skip to content",
+        "switch": "ภาษาไทย",
+        "check_title": "Check a document",
+        "check_intro": "Check that a PDF file you were given is a genuine document from a "
+        "government agency, and that it has not been altered.",
+        "doc_id": "Document number",
+        "agency": "Issued by",
+        "doc_type": "Document type",
+        "issued_at": "Issue date",
+        "holder": "Holder",
+        "revoked_at": "Revoked on",
+        "revocation_reason": "Reason for revocation",
+        "status.valid": "This document is valid",
+        "status.valid.note": "The agency issued this document and has not revoked it. "
+        "Compare the details below with the document you were given.",
+        "status.revoked": "This document has been revoked",
+        "status.revoked.note": "The issuing agency has cancelled this document; "
+        "it can no longer be relied on.",
+        "status.unknown": "This document is not in the register",
+        "status.unknown.note": "Check that the web address is right, or ask the agency named "
+        "on the document. Do not rely on a document that is not in the register.",
+        "upload.doc.h": "Check the file you were given",
+        "upload.doc.intro": "Upload the PDF of this document to check that it is the "
+        "genuine, unaltered file.",
+        "upload.h": "Check a PDF file",
+        "file_label": "Choose a PDF file",
+        "drop_hint": "or drag the file into this box",
+        "size_hint": "PDF file, up to {mb} MB",
+        "submit": "Check file",
+        "busy": "Checking…",
+        "privacy": "Your file is only checked and is discarded right after; "
+        "it is never stored.",
+        "result.h": "File check result",
+        "result.valid": "This file is valid",
+        "result.valid.note": "It is the genuine file the agency issued, and it has not "
+        "been altered.",
+        "result.invalid": "This file is not genuine or has been altered",
+        "result.invalid.note": "Do not rely on this file; ask the issuing agency for the "
+        "genuine one.",
+        "result.revoked": "This document has been revoked",
+        "result.revoked.note": "The file is genuine, but the issuing agency has revoked "
+        "the document, so it can no longer be relied on.",
+        "result.mismatch": "This file is not this document",
+        "result.mismatch.note": "The uploaded file does not match the file of document "
+        "{doc_id}. It may be another document or an altered copy.",
+        "result.indeterminate": "This file could not be confirmed",
+        "result.indeterminate.note": "Its electronic seal could not be fully confirmed; "
+        "see the reasons below or ask the issuing agency.",
+        "file": "File",
+        "reasons": "Why",
+        "seal_details": "Electronic seal details",
+        "sealed_by": "Sealed by",
+        "timestamp": "Timestamp",
+        "tsa": "Timestamp authority",
+        "see_status": "View this document's status",
+        "too_large": "The file is too large; the limit is {mb} MB.",
+        "no_file": "Please choose a PDF file first.",
+        "footer": "Checked with electronic seals (PAdES) and trusted timestamps. "
+        "This page uses no cookies.",
+        "at_time": "{date}, {time} (Thailand time)",
+    },
+}
+
+
+def when(moment: datetime | None, lang: str, *, with_time: bool = False) -> str:
+    """A date (and time) in Thailand time, as Thai official documents write it."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:  # the registry stores UTC
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(THAI_TIME)
+    day = thai_date(local.date(), lang=lang)
+    if not with_time:
+        return day
+    return STRINGS[lang]["at_time"].format(date=day, time=f"{local:%H:%M}")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason for a verdict, in the page's language when a translation is known."""
+
+    text: str
+    lang: str
+
+
+_MODIFICATIONS_TH = {
+    "annotations were added": "มีการเพิ่มหมายเหตุประกอบ",
+    "form fields were filled in": "มีการกรอกข้อมูลในแบบฟอร์ม",
+    "pages or content were modified": "มีการแก้ไขหน้าหรือเนื้อหา",
+    "the file was modified": "ไฟล์ถูกแก้ไข",
+}
+
+
+def _sealed_th(m: re.Match[str]) -> str:
+    at = ""
+    if m["at"]:
+        moment = datetime.strptime(m["at"], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+        at = f" เมื่อ {when(moment, 'th', with_time=True)}"
+    return f"ประทับตราโดย {m['signer']}{at} และเอกสารไม่ถูกแก้ไขหลังจากนั้น"
+
+
+def _revoked_th(m: re.Match[str]) -> str:
+    why = f" เหตุผล: {m['why']}" if m["why"] else ""
+    return f"หน่วยงานผู้ออกเพิกถอนเอกสารนี้แล้ว{why}"
+
+
+def _say(template: str) -> Callable[[re.Match[str]], str]:
+    return lambda m: template.format(**m.groupdict())
+
+
+# The verifier's sentences (signing.validate, signing.report) and their Thai wording.
+_THAI_REASONS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = tuple(
+    (re.compile(pattern + r"\Z", re.S), make)
+    for pattern, make in (
+        (r"This file is not a PDF document\.", _say("ไฟล์นี้ไม่ใช่เอกสาร PDF")),
+        (r"The file is damaged or truncated and cannot be read as a PDF\.",
+         _say("ไฟล์เสียหายหรือไม่ครบ จึงเปิดอ่านเป็น PDF ไม่ได้")),
+        (r"The document carries no electronic seal or signature\.",
+         _say("เอกสารนี้ไม่มีตราประทับหรือลายมือชื่ออิเล็กทรอนิกส์")),
+        (r"The document carries only timestamps, no seal\.",
+         _say("เอกสารนี้มีเพียงการรับรองเวลา ไม่มีตราประทับอิเล็กทรอนิกส์")),
+        (r"The seal is damaged and cannot be checked \(.*\)\.",
+         _say("ตราประทับอิเล็กทรอนิกส์เสียหาย จึงตรวจสอบไม่ได้")),
+        (r"The document was changed after it was sealed: the seal no longer matches\.",
+         _say("เอกสารถูกแก้ไขหลังประทับตรา ตราประทับอิเล็กทรอนิกส์จึงไม่ตรงกับเนื้อหา")),
+        (r"The seal's cryptographic signature is not valid\.",
+         _say("ลายมือชื่อดิจิทัลของตราประทับไม่ถูกต้อง")),
+        (r"The certificate of (?P<signer>.*) has been revoked\.",
+         _say("ใบรับรองของ {signer} ถูกเพิกถอนแล้ว")),
+        (r"The seal was made by (?P<signer>.*), who is not a trusted issuer\.",
+         _say("ตราประทับนี้ทำโดย {signer} ซึ่งไม่ใช่ผู้ออกเอกสารที่ระบบเชื่อถือ")),
+        (r"The timestamp on the seal is not valid\.",
+         _say("การรับรองเวลาบนตราประทับไม่ถูกต้อง")),
+        (r"The timestamp on the seal comes from an untrusted authority\.",
+         _say("การรับรองเวลามาจากผู้ให้บริการที่ระบบไม่เชื่อถือ")),
+        (r"The seal does not cover the whole document\.",
+         _say("ตราประทับไม่ครอบคลุมเอกสารทั้งฉบับ")),
+        (r"Content was added or changed after the document was sealed \((?P<what>.*)\)\.",
+         lambda m: "มีการเพิ่มหรือแก้ไขเนื้อหาหลังประทับตรา "
+         f"({_MODIFICATIONS_TH.get(m['what'], m['what'])})"),
+        (r"Sealed by (?P<signer>.*?)(?: at (?P<at>\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC)?; "
+         r"the document has not been changed since\.", _sealed_th),
+        (r"The issuing agency revoked this document(?:: (?P<why>.*))?\.", _revoked_th),
+        (r"This document is not in the issuing registry\.",
+         _say("ไม่พบเอกสารนี้ในทะเบียนของหน่วยงานผู้ออก")),
+        (r"The document is on record in the issuing registry\.",
+         _say("เอกสารนี้มีอยู่ในทะเบียนของหน่วยงานผู้ออก")),
+    )
+)
+
+
+def reason(text: str, lang: str) -> Reason:
+    """One verifier reason in ``lang``; English when no Thai wording is known."""
+    if lang == "th":
+        for pattern, make in _THAI_REASONS:
+            match = pattern.match(text)
+            if match:
+                return Reason(make(match), "th")
+    return Reason(text, "en")
