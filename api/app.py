@@ -1,0 +1,108 @@
+"""The FastAPI application: :func:`create_app` builds one from settings, checking them first.
+
+>>> app = create_app(Settings(home=Path("/srv/edoc")))  # doctest: +SKIP
+>>> uvicorn.run(app)  # doctest: +SKIP
+
+``uvicorn --factory api.app:app_from_env`` (what ``edoc serve --workers N``
+runs in each worker) reads the settings from ``EDOC_*`` and the home's
+``edoc.toml``. Misconfiguration (no home, wrong key passphrase, no TSA for a
+timestamped level) fails here, at start-up, not at the first request.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from edoc.home import Home
+from edoc.settings import Settings
+from edoc.verification import Verifier
+
+from . import errors
+from .limits import BodyLimitMiddleware, RateLimiter
+from .metrics import Metrics, MetricsMiddleware
+from .routes import audit, documents, health, keys, pki, revocation, tsa, verify
+from .state import ServiceState
+
+log = logging.getLogger("api")
+
+VERSION = "0.1.0"
+
+
+def check_ready(home: Home) -> None:
+    """Load everything requests need, so that a misconfiguration fails now.
+
+    Also warms the home's caches before requests run in threads at once.
+    """
+    home.pki  # noqa: B018 - certificates parse
+    home.seal_signer  # noqa: B018 - the seal key decrypts
+    home.tsa  # noqa: B018 - the TSA key decrypts (when there is one)
+    home.sealer()  # the configured level has its timestamper
+    home.registry()  # reachable, schema migrated
+    home.store()
+    home.templates()
+    home.issuer()
+
+
+def _pages(app: FastAPI) -> None:
+    """Add the HTML pages when that package is present (it is built separately)."""
+    try:
+        pages = importlib.import_module("api.pages")
+    except ModuleNotFoundError as exc:
+        if exc.name != "api.pages":
+            raise  # the pages exist but something they import does not: say so
+        return
+    if hasattr(pages, "install"):
+        pages.install(app)
+    else:
+        app.include_router(pages.router)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.edoc.registry.close()
+
+
+def create_app(settings: Settings | None = None, *, home: Home | None = None) -> FastAPI:
+    """The edoc HTTP service for the home ``settings`` name (or the given open ``home``)."""
+    if home is None:
+        if settings is None:
+            raise TypeError("create_app needs settings or an open home")
+        home = Home.open(settings)
+    settings = home.settings
+    check_ready(home)
+    state = ServiceState(
+        home=home,
+        settings=settings,
+        verifier=Verifier.for_home(home),
+        limiter=RateLimiter(settings.rate_limit_per_minute),
+        metrics=Metrics(),
+    )
+    app = FastAPI(
+        title="edoc",
+        version=VERSION,
+        summary="Issue, seal, timestamp and verify official documents",
+        lifespan=_lifespan,
+        redoc_url=None,
+    )
+    app.state.edoc = state
+    errors.install(app)
+    for module in (documents, verify, audit, keys, tsa, pki, health):
+        app.include_router(module.router)
+    if state.revocation is not None:
+        app.include_router(revocation.router)
+    _pages(app)
+    # added last = outermost: metrics see every answer, 413s included
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for the settings in the environment (``uvicorn --factory`` entry point)."""
+    return create_app(Settings())

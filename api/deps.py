@@ -1,0 +1,131 @@
+"""Dependencies shared by the routes, as ``Annotated`` aliases.
+
+>>> @router.get("/v1/things")
+... def things(registry: RegistryDep, key: ReaderKey): ...  # doctest: +SKIP
+
+Authentication takes ``Authorization: Bearer <secret>`` or ``X-API-Key: <secret>``.
+Errors are raised as domain errors and answered by :mod:`api.errors`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from edoc.home import Home
+from edoc.issuance import Issuer
+from edoc.verification import Verifier
+from storage.registry import ApiKey, Registry
+
+from .errors import PermissionDenied, Unauthenticated
+from .state import ServiceState
+
+
+def get_state(request: Request) -> ServiceState:
+    """The app's :class:`ServiceState`."""
+    return request.app.state.edoc
+
+
+StateDep = Annotated[ServiceState, Depends(get_state)]
+
+
+def get_home(state: StateDep) -> Home:
+    return state.home
+
+
+def get_registry(state: StateDep) -> Registry:
+    return state.registry
+
+
+def get_issuer(state: StateDep) -> Issuer:
+    return state.issuer
+
+
+def get_verifier(state: StateDep) -> Verifier:
+    return state.verifier
+
+
+HomeDep = Annotated[Home, Depends(get_home)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+IssuerDep = Annotated[Issuer, Depends(get_issuer)]
+VerifierDep = Annotated[Verifier, Depends(get_verifier)]
+
+# -- clients and rate limits ------------------------------------------------------------
+
+
+def client_address(request: Request) -> str:
+    """The client's address (behind a proxy, run uvicorn with --proxy-headers)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def rate_limited(request: Request, state: StateDep) -> None:
+    """Take a token from the client's bucket; 429 when it is empty."""
+    state.limiter.check(client_address(request))
+
+
+#: add to ``dependencies=[...]`` of public routes
+RateLimit = Depends(rate_limited)
+
+# -- API keys ---------------------------------------------------------------------------
+
+_bearer = HTTPBearer(auto_error=False, description="An edoc API key: `Authorization: Bearer edoc_...`")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An edoc API key")
+
+
+def optional_key(
+    registry: RegistryDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header: Annotated[str | None, Depends(_header)],
+) -> ApiKey | None:
+    """The authenticated key, None when the request carries none; 401 for a bad one."""
+    secret = bearer.credentials if bearer is not None else header
+    if not secret:
+        return None
+    key = registry.authenticate(secret)
+    if key is None:
+        raise Unauthenticated("the API key is unknown or has been revoked")
+    return key
+
+
+OptionalKey = Annotated[ApiKey | None, Depends(optional_key)]
+
+
+def current_key(key: OptionalKey) -> ApiKey:
+    """The authenticated key; 401 when there is none."""
+    if key is None:
+        raise Unauthenticated(
+            "this endpoint needs an API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"
+        )
+    return key
+
+
+CurrentKey = Annotated[ApiKey, Depends(current_key)]
+
+
+def require_role(*roles: str):
+    """A dependency admitting keys that carry at least one of ``roles``."""
+    wanted = frozenset(roles)
+
+    def check(key: CurrentKey) -> ApiKey:
+        if not key.roles & wanted:
+            raise PermissionDenied(
+                f"this needs an API key with the role {' or '.join(sorted(wanted))}; "
+                f"key {key.id} has {', '.join(sorted(key.roles))}"
+            )
+        return key
+
+    return check
+
+
+IssuerKey = Annotated[ApiKey, Depends(require_role("issuer"))]
+#: may read its own agency's documents (an admin alone may not: documents carry personal data)
+ReaderKey = Annotated[ApiKey, Depends(require_role("issuer", "auditor"))]
+AuditorKey = Annotated[ApiKey, Depends(require_role("auditor", "admin"))]
+AdminKey = Annotated[ApiKey, Depends(require_role("admin"))]
+
+
+def audit_scope(key: ApiKey) -> str | None:
+    """The one agency whose audit trail ``key`` may read, or None for an admin (every agency)."""
+    return None if "admin" in key.roles else key.agency

@@ -1,0 +1,139 @@
+"""Protections at the edge: a request-body size limit and per-client rate limiting.
+
+The body limit is an ASGI middleware: a ``Content-Length`` over the limit is
+refused before any byte of the body is read, and a streamed (chunked) body is
+counted as it arrives and refused as soon as it passes the limit, so an
+oversized upload is never held in memory whole.
+
+The rate limiter is a token bucket per client address, in process memory: with
+``--workers N`` each worker keeps its own buckets, so a client gets up to N
+times the configured rate (documented in the README; a shared store such as
+Redis would be the next step if that matters).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import BodyTooLarge, RateLimited, problem
+
+#: room for the multipart envelope around an upload of exactly ``max_upload_bytes``
+MULTIPART_SLACK = 64 * 1024
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies larger than ``max_bytes`` with a 413 problem."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def limit_for(self, headers: Headers) -> int:
+        """The byte limit for a request (multipart gets room for its envelope)."""
+        if headers.get("content-type", "").startswith("multipart/"):
+            return self.max_bytes + MULTIPART_SLACK
+        return self.max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        limit = self.limit_for(headers)
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            response = problem(413, "payload-too-large", _too_large(int(declared), limit),
+                               headers={"Connection": "close"})
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge as exc:  # only when no handler turned it into a response
+            if started:
+                raise
+            response = problem(413, "payload-too-large", str(exc.detail))
+            await response(scope, receive, send)
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (f"the request body ({size} bytes) is larger than the limit of {limit} bytes "
+            "(setting max_upload_bytes)")
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """A token bucket per client: ``per_minute`` requests a minute, in bursts of as many."""
+
+    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic,
+                 max_clients: int = 100_000):
+        self.per_minute = per_minute
+        self._rate = per_minute / 60.0
+        self._clock = clock
+        self._max_clients = max_clients
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        """False when ``rate_limit_per_minute`` is 0."""
+        return self.per_minute > 0
+
+    def check(self, client: str) -> None:
+        """Take one token for ``client`` or raise :class:`RateLimited` with the wait in seconds."""
+        if not self.enabled:
+            return
+        now = self._clock()
+        with self._lock:
+            bucket = self._buckets.get(client)
+            if bucket is None:
+                if len(self._buckets) >= self._max_clients:
+                    self._prune(now)
+                bucket = self._buckets[client] = _Bucket(float(self.per_minute), now)
+            else:
+                bucket.tokens = min(self.per_minute, bucket.tokens + (now - bucket.updated) * self._rate)
+                bucket.updated = now
+            if bucket.tokens >= 1:
+                bucket.tokens -= 1
+                return
+            wait = (1 - bucket.tokens) / self._rate
+        raise RateLimited(max(1, math.ceil(wait)))
+
+    def _prune(self, now: float) -> None:
+        # Buckets that have refilled completely carry no state worth keeping.
+        full = [k for k, b in self._buckets.items()
+                if b.tokens + (now - b.updated) * self._rate >= self.per_minute]
+        for key in full:
+            del self._buckets[key]
+        if len(self._buckets) >= self._max_clients:  # under attack from many addresses
+            self._buckets.clear()

@@ -1,0 +1,1 @@
+"""One APIRouter per resource: documents, verify, tsa, pki, revocation, audit, keys, health."""

@@ -1,0 +1,56 @@
+"""``/v1/audit``: the hash-chained audit trail, for auditors (their agency) and admins (all)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from ..deps import AuditorKey, RegistryDep, audit_scope
+from ..errors import PermissionDenied
+from ..models import AuditChainPublic, AuditEntryPublic, AuditPage, problems
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # a time without zone is read as UTC, the zone the trail is kept in
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@router.get("", response_model=AuditPage, responses=problems(401, 403, 422))
+def audit_entries(
+    key: AuditorKey,
+    registry: RegistryDep,
+    since: Annotated[datetime | None, Query(description="Entries at or after (ISO 8601; UTC if no zone).")] = None,
+    until: Annotated[datetime | None, Query(description="Entries before.")] = None,
+    agency: Annotated[str | None, Query(max_length=64)] = None,
+    event: Annotated[str | None, Query(max_length=64, examples=["document.issued"])] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after_seq: Annotated[int, Query(ge=0, description="Last seq of the previous page.")] = 0,
+) -> AuditPage:
+    """Audit entries in chain order: issuance, downloads, verification, revocation, key events."""
+    scope = audit_scope(key)
+    if scope is not None:
+        if agency is not None and agency != scope:
+            raise PermissionDenied(f"key {key.id} may read the audit trail of agency {scope!r} only")
+        agency = scope
+    entries = registry.audit.entries(since=_utc(since), until=_utc(until), agency=agency, event=event,
+                                     limit=limit, after_seq=after_seq)
+    return AuditPage(
+        entries=[AuditEntryPublic(**e.to_json()) for e in entries],
+        next_after_seq=entries[-1].seq if len(entries) == limit else None,
+    )
+
+
+@router.get("/verify", response_model=AuditChainPublic, responses=problems(401, 403))
+def audit_chain(key: AuditorKey, registry: RegistryDep) -> AuditChainPublic:
+    """Recompute the whole chain: whether any entry was changed, removed or reordered."""
+    report = registry.audit.verify()
+    return AuditChainPublic(
+        ok=report.ok, checked=report.checked, first_broken_seq=report.first_broken_seq,
+        reason=report.reason, head_seq=report.head_seq, head_hash=report.head_hash,
+    )

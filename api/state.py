@@ -1,0 +1,49 @@
+"""The services one app shares across requests, reachable as ``request.app.state.edoc``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from edoc.home import Home
+from edoc.settings import Settings
+from edoc.verification import Verifier
+
+from .limits import RateLimiter
+from .metrics import Metrics
+
+if TYPE_CHECKING:
+    from edoc.issuance import Issuer
+    from storage.registry import Registry
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """Everything a route needs, built once by :func:`api.app.create_app`."""
+
+    home: Home
+    """The installation: PKI, TSA, store, registry, templates."""
+    settings: Settings
+    """The settings the app was built with (same as ``home.settings``)."""
+    verifier: Verifier
+    """Verifies uploads against the home's trust anchors and registry."""
+    limiter: RateLimiter
+    """Per-client token buckets for the public endpoints."""
+    metrics: Metrics
+    """The app's Prometheus metrics."""
+
+    @property
+    def registry(self) -> Registry:
+        """The document registry (with the audit log and API keys)."""
+        return self.home.registry()
+
+    @property
+    def issuer(self) -> Issuer:
+        """The issuance workflow of this home's agency."""
+        return self.home.issuer()
+
+    @property
+    def revocation(self):
+        """The CA's CRL/OCSP service, or None when this build has none."""
+        opener = getattr(self.home, "revocation", None)
+        return opener() if callable(opener) else None
