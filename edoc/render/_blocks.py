@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from reportlab.lib.colors import toColor
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Flowable, Spacer, Table, TableStyle
@@ -23,7 +22,7 @@ from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 from ..errors import EmblemMissing, TextOverflow
 from ._fill import FillContext, fill, first_field, localized, lookup
 from ._qr import draw_qr
-from ._text import TextFlowable, TextStyle, draw_lines, layout_lines
+from ._text import TextFlowable, TextStyle, color, draw_lines, layout_lines
 
 __all__ = ["Box", "Blocks", "StampRecorder", "resolve_style"]
 
@@ -257,7 +256,7 @@ class Blocks:
                 self.stamp.record(page_number - 1, box.x, box.y, box.x + box.w, box.y + box.h)
             elif kind == "rect":
                 canvas.saveState()
-                canvas.setStrokeColor(toColor(block.get("color", "#000000")))
+                canvas.setStrokeColor(color(block.get("color", "#000000")))
                 canvas.setLineWidth(block.get("line_width", 1))
                 canvas.rect(box.x, box.y, box.w, box.h, stroke=1, fill=0)
                 canvas.restoreState()
@@ -378,10 +377,10 @@ class Blocks:
                     for text, c in zip(footer_row, columns, strict=True)
                 ]
             )
-        grid = toColor(block.get("grid_color", "#808080"))
+        grid = color(block.get("grid_color", "#808080"))
         commands = [
             ("GRID", (0, 0), (-1, -1), 0.5, grid),
-            ("BACKGROUND", (0, 0), (-1, 0), toColor(block.get("header_background", "#EEEEEE"))),
+            ("BACKGROUND", (0, 0), (-1, 0), color(block.get("header_background", "#EEEEEE"))),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("TOPPADDING", (0, 0), (-1, -1), 1),
             ("BOTTOMPADDING", (0, 0), (-1, -1), 1),

@@ -58,6 +58,17 @@ class ExtractableFont(TTFont):
         self._aliases: dict[tuple[int, str], int] = {}
         self._next_alias = _FIRST_ALIAS
         self._assign_unmapped_glyphs()
+        self._cmaps: dict[tuple[str, tuple[int, ...]], str] = {}
+        self._subset_lock = threading.Lock()
+        self._subsets = lru_cache(maxsize=256)(self._make_subset)
+        self.face.makeSubset = lambda subset: self._subsets(tuple(subset))
+
+    def _make_subset(self, subset: tuple[int, ...]) -> bytes:
+        # ReportLab's font reader keeps a file position on the face, so two threads must
+        # not subset the same face at once. Documents of one template mostly use the same
+        # characters, so the cache saves most of the work too.
+        with self._subset_lock:
+            return type(self.face).makeSubset(self.face, list(subset))
 
     def _assign_unmapped_glyphs(self) -> None:
         # Done up front, in glyph order, so ReportLab never allocates codes lazily while
@@ -131,9 +142,15 @@ class ExtractableFont(TTFont):
         for name, subset in zip(names, subsets, strict=True):
             pdf_font = fonts[name]
             stream = doc.idToObject[pdf_font.ToUnicode.name]
-            stream.content = self._to_unicode_cmap(str(pdf_font.BaseFont), subset)
+            key = (str(pdf_font.BaseFont), tuple(subset))
+            cmap = self._cmaps.get(key)
+            if cmap is None:
+                cmap = self._cmaps[key] = self._to_unicode_cmap(*key)
+                if len(self._cmaps) > 1024:
+                    self._cmaps.clear()
+            stream.content = cmap
 
-    def _to_unicode_cmap(self, base_font: str, subset: list[int]) -> str:
+    def _to_unicode_cmap(self, base_font: str, subset: tuple[int, ...]) -> str:
         entries = [
             f"<{i:02X}> <{_utf16_hex(self._texts.get(code, chr(code)))}>"
             for i, code in enumerate(subset)
