@@ -6,9 +6,10 @@ only lay them out. Nothing here reads a request or the database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from signing.report import RegistryStatus, VerificationReport
+from signing.report import VerificationReport
 from storage.registry import DocumentRecord
 
 from ._text import STRINGS, Reason, reason, when
@@ -68,56 +69,51 @@ class FileResult:
 
 
 @dataclass(frozen=True)
-class Agencies:
-    """Display names of the agency this installation serves, by language."""
+class Directory:
+    """Names the pages show: the agency's, and each template's document type, by language.
+
+    The document type comes from the template, never from the record's title:
+    a title may carry the holder's full name, and the pages show only the
+    masked one.
+    """
 
     agency_id: str
     name_th: str
     name_en: str
+    document_types: Callable[[str, str], tuple[str, str | None] | None] = lambda name, lang: None
+    """``(template, lang)`` → ``(title, its language)``, or None for an unknown template."""
 
-    def name(self, code: str | None, lang: str) -> str:
+    def agency_name(self, code: str | None, lang: str) -> str:
         """The agency's name in ``lang``; another agency's code as it is."""
         if code == self.agency_id or code is None:
             return self.name_th if lang == "th" else self.name_en
         return code
 
 
-def _other_lang(value_lang: str | None, lang: str) -> str | None:
-    return value_lang if value_lang and value_lang != lang else None
-
-
-def document_facts(
-    *,
-    doc_id: str,
-    agency: str,
-    title: str | None,
-    title_lang: str | None,
-    issued_at,
-    holder: str | None,
-    lang: str,
-) -> tuple[Fact, ...]:
+def _document_facts(record: DocumentRecord, lang: str, directory: Directory) -> tuple[Fact, ...]:
     """The details shown for a registered document (the holder's name only masked)."""
     t = STRINGS[lang]
-    facts = [
-        Fact(t["agency"], agency),
-        Fact(t["doc_type"], title or "", _other_lang(title_lang, lang)),
-        Fact(t["issued_at"], when(issued_at, lang)),
-        Fact(t["holder"], holder or ""),
-        Fact(t["doc_id"], doc_id),
+    facts = [Fact(t["agency"], directory.agency_name(record.agency, lang))]
+    doc_type = directory.document_types(record.template, lang)
+    if doc_type is not None:
+        title, title_lang = doc_type
+        facts.append(Fact(t["doc_type"], title, title_lang if title_lang != lang else None))
+    facts += [
+        Fact(t["issued_at"], when(record.issued_at, lang)),
+        # A name is written in the document's language (for screen readers' voices).
+        Fact(t["holder"], record.holder_masked or "", record.lang if record.lang != lang else None),
     ]
+    if record.status == "revoked":
+        facts += [
+            Fact(t["revoked_at"], when(record.revoked_at, lang)),
+            Fact(t["revocation_reason"], record.revocation_reason or ""),
+        ]
+    facts.append(Fact(t["doc_id"], record.id))
     return tuple(f for f in facts if f.value)
 
 
-def _revocation_facts(revoked_at, why: str | None, lang: str) -> list[Fact]:
-    t = STRINGS[lang]
-    facts = [Fact(t["revoked_at"], when(revoked_at, lang))]
-    if why:
-        facts.append(Fact(t["revocation_reason"], why))
-    return [f for f in facts if f.value]
-
-
 def status_panel(
-    doc_id: str, record: DocumentRecord | None, lang: str, agencies: Agencies
+    doc_id: str, record: DocumentRecord | None, lang: str, directory: Directory
 ) -> Panel:
     """The registry's word on a document id: valid, revoked, or not in the register."""
     t = STRINGS[lang]
@@ -126,20 +122,8 @@ def status_panel(
         asked = (Fact(t["doc_id"], doc_id[:80]),) if doc_id else ()
         return Panel("unknown", t["status.unknown"], t["status.unknown.note"], asked)
     outcome = "revoked" if record.status == "revoked" else "valid"
-    facts = list(
-        document_facts(
-            doc_id=record.id,
-            agency=agencies.name(record.agency, lang),
-            title=record.title,
-            title_lang=record.lang,
-            issued_at=record.issued_at,
-            holder=record.holder_masked,
-            lang=lang,
-        )
-    )
-    if outcome == "revoked":
-        facts[3:3] = _revocation_facts(record.revoked_at, record.revocation_reason, lang)
-    return Panel(outcome, t[f"status.{outcome}"], t[f"status.{outcome}.note"], tuple(facts))
+    facts = _document_facts(record, lang, directory)
+    return Panel(outcome, t[f"status.{outcome}"], t[f"status.{outcome}.note"], facts)
 
 
 def file_outcome(report: VerificationReport, expected_id: str | None) -> str:
@@ -161,23 +145,6 @@ def file_outcome(report: VerificationReport, expected_id: str | None) -> str:
     return report.verdict  # valid or indeterminate
 
 
-def _registry_facts(registry: RegistryStatus, lang: str, agencies: Agencies) -> tuple[Fact, ...]:
-    facts = list(
-        document_facts(
-            doc_id=registry.document_id or "",
-            agency=agencies.name(registry.issuing_agency, lang),
-            title=registry.document_type,
-            title_lang=None,
-            issued_at=registry.issued_at,
-            holder=registry.holder,
-            lang=lang,
-        )
-    )
-    if registry.status == "revoked":
-        facts[3:3] = _revocation_facts(registry.revoked_at, registry.revocation_reason, lang)
-    return tuple(facts)
-
-
 def _seals(report: VerificationReport, lang: str) -> tuple[Seal, ...]:
     t = STRINGS[lang]
     seals = []
@@ -194,22 +161,21 @@ def file_result(
     report: VerificationReport,
     *,
     expected_id: str | None,
+    matched: DocumentRecord | None,
     lang: str,
-    agencies: Agencies,
+    directory: Directory,
 ) -> FileResult:
-    """What the page says about an uploaded file."""
+    """What the page says about an uploaded file; ``matched`` is the document it is, if any."""
     t = STRINGS[lang]
     outcome = file_outcome(report, expected_id)
-    registry = report.registry
-    matched = registry is not None and registry.document_id is not None
     # Details of the registered document are shown only when the file *is* the one
     # asked about (or, on the general page, whichever one it is).
-    show_document = matched and outcome in ("valid", "revoked", "indeterminate")
-    facts = _registry_facts(registry, lang, agencies) if show_document and registry else ()
+    shown = matched if outcome in ("valid", "revoked", "indeterminate") else None
+    facts = _document_facts(shown, lang, directory) if shown is not None else ()
     note = t[f"result.{outcome}.note"].format(doc_id=expected_id or "")
     panel = Panel(outcome, t[f"result.{outcome}"], note, facts)
     reasons = report.reasons
-    if outcome == "mismatch" and matched:
+    if outcome == "mismatch" and matched is not None:
         # The file is some other registered document: its reasons ("sealed by...,
         # not changed since") would read as a yes. The note says what matters.
         reasons = ()
@@ -217,6 +183,6 @@ def file_result(
         panel=panel,
         filename=(report.file or "")[:120] or None,
         reasons=tuple(reason(r, lang) for r in reasons),
-        seals=_seals(report, lang) if report.signatures else (),
-        document_id=registry.document_id if show_document and registry else None,
+        seals=_seals(report, lang),
+        document_id=shown.id if shown is not None else None,
     )

@@ -30,7 +30,7 @@ from storage.registry import DocumentRecord
 
 from ._text import STRINGS, pick_lang
 from ._upload import UploadTooLarge, read_upload
-from ._views import Agencies, file_result, status_panel
+from ._views import Directory, file_result, status_panel
 
 __all__ = ["router", "SECURITY_HEADERS"]
 
@@ -133,9 +133,26 @@ def _lookup(home, doc_id: str) -> DocumentRecord | None:
         return None
 
 
-def _agencies(home) -> Agencies:
+def _document_type(home, template: str, lang: str) -> tuple[str, str | None] | None:
+    """A template's title in ``lang`` if it has one, else in its own first language."""
+    try:
+        tpl = home.templates().get(template)
+    except NotFound:
+        return None
+    for candidate in (lang, "*", tpl.languages[0]):
+        if candidate in tpl.title:
+            return tpl.title[candidate], None if candidate == "*" else candidate
+    return None
+
+
+def _directory(home) -> Directory:
     s = home.settings
-    return Agencies(agency_id=s.agency_id, name_th=s.agency_name_th, name_en=s.agency_name_en)
+    return Directory(
+        agency_id=s.agency_id,
+        name_th=s.agency_name_th,
+        name_en=s.agency_name_en,
+        document_types=lambda template, lang: _document_type(home, template, lang),
+    )
 
 
 def _render(
@@ -150,7 +167,7 @@ def _render(
 ) -> Response:
     home = request.app.state.edoc.home
     t = STRINGS[lang]
-    agencies = _agencies(home)
+    directory = _directory(home)
     root = request.scope.get("root_path", "")
     limit = home.settings.max_upload_bytes
 
@@ -161,7 +178,7 @@ def _render(
     path = f"{root}/verify"
     action = path
     if doc_id is not None:
-        status = status_panel(doc_id, record, lang, agencies)
+        status = status_panel(doc_id, record, lang, directory)
         path = f"{root}/verify/{quote(doc_id, safe='')}"
         if record is not None:  # an unknown id has no file to compare with
             action = path
@@ -182,7 +199,7 @@ def _render(
         max_bytes=limit,
         size_hint=t["size_hint"].format(mb=_megabytes(limit)),
         too_large=t["too_large"].format(mb=_megabytes(limit)),
-        agency_name=agencies.name(None, lang),
+        agency_name=directory.agency_name(None, lang),
         asset=lambda name: _asset_url(request, name),
         status_url=status_url,
     )
@@ -248,5 +265,12 @@ async def _check(request: Request, *, doc_id: str | None, lang: str) -> Response
                        status_code=400)
     report = await run_in_threadpool(services.verifier.verify, upload.data, name=upload.filename)
     del upload  # checked and dropped: the bytes are never written anywhere
-    result = file_result(report, expected_id=doc_id, lang=lang, agencies=_agencies(home))
+    matched = None
+    if report.registry is not None and report.registry.document_id:
+        matched = record if report.registry.document_id == doc_id else await run_in_threadpool(
+            _lookup, home, report.registry.document_id
+        )
+    result = file_result(
+        report, expected_id=doc_id, matched=matched, lang=lang, directory=_directory(home)
+    )
     return _render(request, lang=lang, doc_id=doc_id, record=record, result=result)

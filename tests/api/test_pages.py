@@ -5,18 +5,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
-from types import SimpleNamespace
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
-import api.pages
-from api.pages._text import reason
-from edoc.issuance import new_document_id
-from edoc.verification import Verifier
+from api.pages._text import reason, when
 from storage.registry import DocumentRecord
-from tests.signing.conftest import plain_pdf
+
+from .conftest import example_data
 
 UPLOAD_LIMIT = 256 * 1024
 
@@ -29,51 +24,42 @@ FILE_MISMATCH_TH = "ไฟล์นี้ไม่ใช่เอกสารฉ
 PRIVACY_TH = "ระบบไม่เก็บไฟล์ไว้"
 
 
-def issue(home, *, text: str = "Certificate of residence") -> tuple[DocumentRecord, bytes]:
-    """Seal, store and register a document the way issuance does; returns its record and PDF."""
-    sealed = home.sealer().seal(plain_pdf(text))
-    stored = home.store().put(sealed)
-    record, _ = home.registry().record_issued(
-        DocumentRecord(
-            id=new_document_id(),
-            agency=home.settings.agency_id,
-            template="certificate",
-            title="หนังสือรับรองถิ่นที่อยู่",
-            lang="th",
-            sha256=stored.sha256,
-            size=stored.size,
-            level="B-T",
-            holder_masked="นางสาวปิยะนุช ศ***",
-            issued_at=datetime(2026, 11, 25, 3, 0, tzinfo=UTC),
-        )
-    )
-    return record, sealed
+def issue_certificate(home, lang: str = "th") -> tuple[DocumentRecord, bytes]:
+    """Issue the built-in certificate with its example data; its record and sealed PDF."""
+    issuer = home.issuer()
+    record = issuer.issue("certificate", example_data(home, "certificate", lang), lang=lang).record
+    return record, issuer.pdf(record)
 
 
 def tamper(pdf: bytes) -> bytes:
     """The same file with one signed byte changed (its creation date), as an edit would."""
-    m = re.search(rb"/CreationDate \(D:(\d)", pdf)
+    m = re.search(rb"/CreationDate\s*\(D:(\d)", pdf)
     assert m, "no creation date to alter"
     i = m.start(1)
     return pdf[:i] + (b"1" if pdf[i:i + 1] != b"1" else b"2") + pdf[i + 1:]
 
 
 @pytest.fixture
-def home(make_home):
-    return make_home(max_upload_bytes=UPLOAD_LIMIT)
+def api_settings():
+    """A small upload limit, so that the oversized upload stays small."""
+    return {"max_upload_bytes": UPLOAD_LIMIT}
 
 
 @pytest.fixture
-def web(home) -> TestClient:
-    app = FastAPI()
-    app.state.edoc = SimpleNamespace(home=home, verifier=Verifier.for_home(home))
-    app.include_router(api.pages.router)
-    return TestClient(app)
+def web(client):
+    """The app's TestClient (named apart from the JSON API tests' fixtures)."""
+    return client
 
 
 @pytest.fixture
-def document(home):
-    return issue(home)
+def home(api_home):
+    return api_home
+
+
+@pytest.fixture
+def certificate(api_home) -> tuple[DocumentRecord, bytes]:
+    """An issued certificate: its registry record and its sealed PDF."""
+    return issue_certificate(api_home)
 
 
 def upload(web, path: str, data: bytes, name: str = "document.pdf", **kw):
@@ -83,40 +69,40 @@ def upload(web, path: str, data: bytes, name: str = "document.pdf", **kw):
 # --- the status page a QR code opens ---------------------------------------------------
 
 
-def test_issued_document_is_valid_in_thai_by_default(web, document):
-    record, _ = document
+def test_issued_document_is_valid_in_thai_by_default(web, certificate):
+    record, _ = certificate
     r = web.get(f"/verify/{record.id}")
     assert r.status_code == 200
     assert '<html lang="th">' in r.text
     assert VALID_TH in r.text
     assert "หน่วยงานทดสอบ" in r.text
-    assert "หนังสือรับรองถิ่นที่อยู่" in r.text
-    assert "25 พฤศจิกายน พ.ศ. 2569" in r.text
+    assert "<dd>ใบรับรอง</dd>" in r.text  # the document type, from the template
+    assert when(record.issued_at, "th") in r.text and "พ.ศ." in r.text
     assert "นางสาวปิยะนุช ศ***" in r.text
+    assert "ศรีสุข" not in r.text  # the holder's name only masked
     assert PRIVACY_TH in r.text
 
 
-def test_issued_document_in_english(web, document):
-    record, _ = document
+def test_issued_document_in_english(web, certificate):
+    record, _ = certificate
     r = web.get(f"/verify/{record.id}?lang=en")
     assert r.status_code == 200
     assert '<html lang="en">' in r.text
     assert "This document is valid" in r.text
     assert "Test Agency" in r.text
-    assert "25 November 2026" in r.text
+    assert "<dd>Certificate</dd>" in r.text
+    assert when(record.issued_at, "en") in r.text
     assert "never stored" in r.text
-    # The Thai title keeps its language for screen readers; the switch leads back to Thai.
-    assert '<dd lang="th">หนังสือรับรองถิ่นที่อยู่</dd>' in r.text
-    assert f'href="/verify/{record.id}?lang=th" lang="th"' in r.text
+    assert f'href="/verify/{record.id}?lang=th" lang="th"' in r.text  # back to Thai
 
 
-def test_unknown_language_falls_back_to_thai(web, document):
-    record, _ = document
+def test_unknown_language_falls_back_to_thai(web, certificate):
+    record, _ = certificate
     assert VALID_TH in web.get(f"/verify/{record.id}?lang=fr").text
 
 
-def test_revoked_document_says_revoked_with_reason(web, home, document):
-    record, _ = document
+def test_revoked_document_says_revoked_with_reason(web, home, certificate):
+    record, _ = certificate
     home.registry().revoke(record.id, reason="ออกผิดพลาด", at=datetime(2026, 12, 1, tzinfo=UTC))
     th = web.get(f"/verify/{record.id}").text
     assert REVOKED_TH in th and VALID_TH not in th
@@ -146,63 +132,63 @@ def test_general_check_page(web):
 # --- uploads ------------------------------------------------------------------------------
 
 
-def test_genuine_file_is_valid(web, document):
-    record, pdf = document
+def test_genuine_file_is_valid(web, certificate):
+    record, pdf = certificate
     r = upload(web, f"/verify/{record.id}", pdf)
-    assert r.status_code == 200
+    assert r.status_code == 200, r.text
     assert FILE_VALID_TH in r.text
     assert "ประทับตราโดย Test Agency" in r.text  # reasons in Thai, not the verifier's English
 
 
-def test_genuine_file_in_english(web, document):
-    record, pdf = document
+def test_genuine_file_in_english(web, certificate):
+    record, pdf = certificate
     r = upload(web, f"/verify/{record.id}?lang=en", pdf)
     assert '<html lang="en">' in r.text
     assert "This file is valid" in r.text
     assert "Sealed by Test Agency" in r.text
 
 
-def test_tampered_copy_is_not_valid(web, document):
-    record, pdf = document
+def test_tampered_copy_is_not_valid(web, certificate):
+    record, pdf = certificate
     r = upload(web, f"/verify/{record.id}", tamper(pdf))
     assert r.status_code == 200
     assert FILE_INVALID_TH in r.text and FILE_VALID_TH not in r.text
     assert "เอกสารถูกแก้ไขหลังประทับตรา" in r.text
 
 
-def test_genuine_file_of_another_document_is_not_this_document(web, home, document):
-    record, _ = document
-    _, other_pdf = issue(home, text="Another person's certificate")
+def test_genuine_file_of_another_document_is_not_this_document(web, home, certificate):
+    record, _ = certificate
+    _, other_pdf = issue_certificate(home, lang="en")
     r = upload(web, f"/verify/{record.id}", other_pdf)
     assert FILE_MISMATCH_TH in r.text and FILE_VALID_TH not in r.text
     assert record.id in r.text
 
 
-def test_genuine_file_on_the_general_page_links_its_document(web, document):
-    record, pdf = document
+def test_genuine_file_on_the_general_page_links_its_document(web, certificate):
+    record, pdf = certificate
     r = upload(web, "/verify", pdf)
     assert FILE_VALID_TH in r.text
     assert f'href="/verify/{record.id}?lang=th"' in r.text
-    assert "นางสาวปิยะนุช ศ***" in r.text
+    assert "นางสาวปิยะนุช ศ***" in r.text and "ศรีสุข" not in r.text
 
 
-def test_genuine_file_of_a_revoked_document_says_revoked(web, home, document):
-    record, pdf = document
+def test_genuine_file_of_a_revoked_document_says_revoked(web, home, certificate):
+    record, pdf = certificate
     home.registry().revoke(record.id, reason="ออกผิดพลาด")
     r = upload(web, f"/verify/{record.id}", pdf)
     assert REVOKED_TH in r.text and FILE_VALID_TH not in r.text
 
 
-def test_non_pdf_gets_an_invalid_verdict_page(web, document):
-    record, _ = document
+def test_non_pdf_gets_an_invalid_verdict_page(web, certificate):
+    record, _ = certificate
     r = upload(web, f"/verify/{record.id}", b"GIF89a not a pdf", name="photo.gif")
     assert r.status_code == 200
     assert FILE_INVALID_TH in r.text
     assert "ไฟล์นี้ไม่ใช่เอกสาร PDF" in r.text
 
 
-def test_oversized_upload_gets_a_friendly_413_page(web, document):
-    record, _ = document
+def test_oversized_upload_gets_a_friendly_413_page(web, certificate):
+    record, _ = certificate
     r = upload(web, f"/verify/{record.id}", b"%PDF-1.7\n" + b"0" * UPLOAD_LIMIT)
     assert r.status_code == 413
     assert r.headers["content-type"].startswith("text/html")
@@ -219,14 +205,29 @@ def test_oversized_upload_is_refused_by_its_declared_length(web):
     assert r.status_code == 413 and "too large" in r.text
 
 
+@pytest.mark.xfail(
+    reason="api.limits.BodyLimitMiddleware answers a declared length over max_upload_bytes "
+    "+ 64 KiB with problem+json before the page can; the page handler enforces the same "
+    "limit while streaming, so the middleware could let the HTML form posts through",
+    strict=False,
+)
+def test_far_oversized_upload_still_gets_the_friendly_page(web):
+    r = web.post(
+        "/verify",
+        content=b"x" * (UPLOAD_LIMIT + 128 * 1024),
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
+
+
 def test_form_without_a_file_asks_for_one(web):
     r = web.post("/verify", data={"nothing": "here"})
     assert r.status_code == 400
     assert "โปรดเลือกไฟล์ PDF" in r.text
 
 
-def test_uploads_are_never_stored(web, home, document):
-    record, pdf = document
+def test_uploads_are_never_stored(web, home, certificate):
+    record, pdf = certificate
     objects = home.settings.objects_dir
     before = sorted(p for p in objects.rglob("*") if p.is_file())
     upload(web, f"/verify/{record.id}", tamper(pdf))
@@ -253,8 +254,8 @@ class _Form(HTMLParser):
             self.labels.append(a.get("for", ""))
 
 
-def test_form_works_without_javascript(web, document):
-    record, pdf = document
+def test_form_works_without_javascript(web, certificate):
+    record, pdf = certificate
     page = _Form()
     page.feed(web.get(f"/verify/{record.id}?lang=en").text)
     assert page.form["method"] == "post"
@@ -268,8 +269,8 @@ def test_form_works_without_javascript(web, document):
 # --- what the server sends ------------------------------------------------------------------
 
 
-def test_pages_send_security_and_no_store_headers(web, document):
-    record, pdf = document
+def test_pages_send_security_and_no_store_headers(web, certificate):
+    record, pdf = certificate
     for r in (web.get(f"/verify/{record.id}"), web.get("/verify"), upload(web, "/verify", pdf)):
         h = r.headers
         assert h["cache-control"] == "no-store"
@@ -295,16 +296,16 @@ def test_static_files_are_cached_and_revalidated(web):
     assert web.get("/static/nothing.css").status_code == 404
 
 
-def test_everything_is_escaped(web, document):
-    record, pdf = document
+def test_everything_is_escaped(web, certificate):
+    record, pdf = certificate
     r = web.get('/verify/%3Cimg%20src=x%20onerror=alert(1)%3E%22')
     assert "<img src=x" not in r.text and "&lt;img src=x onerror=alert(1)&gt;&#34;" in r.text
     r = upload(web, f"/verify/{record.id}", pdf, name="<img src=x onerror=alert(1)>.pdf")
     assert "<img src=x" not in r.text and "&lt;img src=x" in r.text
 
 
-def test_page_is_light(web, document):
-    record, pdf = document
+def test_page_is_light(web, certificate):
+    record, pdf = certificate
     page = upload(web, f"/verify/{record.id}", pdf)  # the heaviest page: status and result
     css = web.get(re.search(r'href="(/static/verify\.css[^"]*)"', page.text).group(1))
     js = web.get(re.search(r'src="(/static/verify\.js[^"]*)"', page.text).group(1))
