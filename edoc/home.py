@@ -181,7 +181,15 @@ class Home:
 
     def seal_settings(self, level: str | None = None) -> SealSettings:
         """Seal settings for a level (default: the configured one)."""
-        return SealSettings(level=level or self.settings.signing_level)  # type: ignore[arg-type]
+        from importlib.resources import files
+
+        font = files("fontpkg_sarabun") / "files" / "Sarabun-Regular.ttf"
+        return SealSettings(
+            level=level or self.settings.signing_level,  # type: ignore[arg-type]
+            stamp_font=str(font),
+            stamp_text="ประทับตราอิเล็กทรอนิกส์ / Electronic seal\n%(signer)s\n%(ts)s",
+            signature_size=self.settings.signature_size or _signature_room(self.pki.seal.cert),
+        )
 
     def sealer(self, level: str | None = None) -> Sealer:
         """A sealer at ``level`` (default: the configured level)."""
@@ -271,6 +279,17 @@ class Home:
             trust_anchors=pki.trust_anchors,
             other_certs=tuple(c for c in pki.all_certificates() if c not in pki.trust_anchors),
         )
+
+
+def _signature_room(seal_cert) -> int:
+    """Hex digits to reserve for the CMS blob, so pyHanko signs once instead of twice.
+
+    Measured: an ECDSA B-T blob with its chain and timestamp takes ~10,000 hex
+    digits, an RSA-3072 one ~19,000; the rest is headroom for longer names.
+    """
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return 32768 if isinstance(seal_cert.public_key(), rsa.RSAPublicKey) else 16384
 
 
 def _open_store(settings: Settings):

@@ -48,8 +48,8 @@ class Forbidden(EdocError):
 
 
 def new_document_id() -> str:
-    """A random, unguessable document id: 160 bits, base32, lowercase (32 characters)."""
-    return base64.b32encode(secrets.token_bytes(20)).decode().lower()
+    """A random, unguessable document id: 128 bits, base32, lowercase (26 characters)."""
+    return base64.b32encode(secrets.token_bytes(16)).decode().lower().rstrip("=")
 
 
 def request_digest(template: str, data: dict[str, Any], lang: str | None, level: str | None) -> str:

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     key_passphrase: SecretStr | None = None
     key_passphrase_file: Path | None = None
     signing_level: Literal["B-B", "B-T", "B-LT", "B-LTA"] = "B-T"
+    signature_size: int | None = None
     tsa_url: str | None = None
     tsa_policy_oid: str = "1.3.6.1.4.1.59999.1.1"
     # Where the seal and TSA private keys live: encrypted files in pki/ or a PKCS#11

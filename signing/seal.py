@@ -20,6 +20,7 @@ from typing import Literal
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields
+from pyhanko.sign.ades.api import CAdESSignedAttrSpec
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
 from pyhanko.sign.timestamps import TimeStamper
@@ -59,6 +60,10 @@ class SealSettings:
     """TrueType font for a visible stamp's text (Thai needs one, e.g. Sarabun)."""
     stamp_text: str = "Electronically sealed by %(signer)s\nTime: %(ts)s"
     """Text of a visible stamp; %(signer)s and %(ts)s are filled in by pyHanko."""
+    content_timestamp: bool = True
+    """At B-T and above, also timestamp the content before signing (a signed attribute): it
+    proves the seal was made *after* that time, so a seal made after its key was revoked
+    for compromise verifies as TOTAL_FAILED/REVOKED, not merely indeterminate."""
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
@@ -112,6 +117,11 @@ class Sealer:
             embed_validation_info=lt,
             use_pades_lta=s.level == "B-LTA",
             validation_context=self._validation_context() if lt else None,
+            cades_signed_attr_spec=(
+                CAdESSignedAttrSpec(timestamp_content=True)
+                if s.content_timestamp and s.level != "B-B"
+                else None
+            ),
         )
         field_spec = None
         if stamp_box is not None:
@@ -151,7 +161,7 @@ def _stamp_style(settings: SealSettings):
     return TextStampStyle(
         stamp_text=settings.stamp_text,
         border_width=1,
-        text_box_style=TextBoxStyle(font=GlyphAccumulatorFactory(settings.stamp_font), font_size=8),
+        text_box_style=TextBoxStyle(font=GlyphAccumulatorFactory(settings.stamp_font), font_size=9),
     )
 
 
