@@ -188,6 +188,14 @@ def test_long_name_shrinks_before_it_overflows(library):
     assert "Ms Jane Alexandra Catherine Montgomery-Doe" in pdftotext(doc.pdf)
 
 
+@pytest.mark.parametrize(("name", "lang"), BUILTINS)
+def test_long_verify_url_and_document_id_still_fit(library, name, lang):
+    doc_id = "k" * 26
+    url = f"https://documents.registry.department-of-example-affairs.go.th/verify/{doc_id}?v=1"
+    doc = render_example(library, name, lang, doc_id=doc_id, verify_url=url)
+    assert doc_id in pdftotext(doc.pdf)
+
+
 def test_missing_emblem_file_is_a_clear_error(library, tmp_path):
     agency = replace(AGENCY, emblem=tmp_path / "garuda.png")
     with pytest.raises(EmblemMissing) as caught:
