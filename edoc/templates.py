@@ -242,6 +242,10 @@ class Template:
                 raise TemplateInvalid(
                     f"{where}: blocks[{i}] has type {kind!r}; use one of {', '.join(sorted(BLOCK_TYPES))}"
                 )
+            if kind == "image" and block.get("slot", "emblem") != "emblem":
+                raise TemplateInvalid(
+                    f"{where}: blocks[{i}] has image slot {block.get('slot')!r}; the only slot is 'emblem'"
+                )
             for key in ("style", "header_style", "footer_style"):
                 style = block.get(key)
                 if isinstance(style, str) and style not in styles:

@@ -18,13 +18,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..errors import DataInvalid, FieldError
 from ..templates import Template
-from ..thai import mask_name
+from ..thai import mask_name, segment_words
 from ._blocks import Blocks, StampRecorder
 from ._document import build_pdf, page_size
 from ._fill import FillContext, fill, localized, lookup
+from ._fonts import WEIGHTS, font_name
 
-__all__ = ["Agency", "RenderedDocument", "render"]
+__all__ = ["Agency", "RenderedDocument", "render", "warm_up"]
 
 
 @dataclass(frozen=True)
@@ -95,9 +97,10 @@ def render(
         or template.languages[0]
     )
     if lang not in template.languages:
-        raise ValueError(
+        message = (
             f"template {template.name!r} renders {', '.join(template.languages)}, not {lang!r}"
         )
+        raise DataInvalid([FieldError("lang", message)])
     ctx = FillContext(
         data,
         lang,
@@ -145,3 +148,10 @@ def render(
         page_count=pages,
         stamp_box=stamp.box,
     )
+
+
+def warm_up() -> None:
+    """Load the fonts and the Thai word dictionary now (about a second) instead of in the first render."""
+    for weight in WEIGHTS:
+        font_name(weight)
+    segment_words("ตรวจสอบ")

@@ -236,3 +236,28 @@ def test_record_table_repeats_its_header_and_prints_totals(library):
     total = sum(item["credits"] for item in library.get("record").examples["th"]["items"])
     assert re.search(rf"รวมหน่วยกิต \(44 รายการ\)\s+{total}\b", pages[1])
     assert "3.42" in pages[1]
+
+
+def test_unsupported_language_is_a_data_error(library):
+    template = library.get("certificate")
+    with pytest.raises(DataInvalid) as caught:
+        render(
+            template,
+            template.examples["th"],
+            doc_id=DOC_ID,
+            verify_url=VERIFY_URL,
+            agency=AGENCY,
+            lang="fr",
+            issued_at=ISSUED_AT,
+        )
+    assert caught.value.errors[0].field == "lang"
+
+
+def test_renders_in_parallel_threads_match_sequential_ones(library):
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [(name, lang) for name, lang in BUILTINS] * 3
+    expected = {job: render_example(library, *job).pdf for job in BUILTINS}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda job: (job, render_example(library, *job).pdf), jobs))
+    assert all(pdf == expected[job] for job, pdf in results)
