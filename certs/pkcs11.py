@@ -61,7 +61,11 @@ _DIGESTS: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "sha384": hashes.SHA384,
     "sha512": hashes.SHA512,
 }
-_CURVES = {"secp256r1": ec.SECP256R1, "secp384r1": ec.SECP384R1, "secp521r1": ec.SECP521R1}
+_CURVES: dict[str, ec.EllipticCurve] = {
+    "secp256r1": ec.SECP256R1(),
+    "secp384r1": ec.SECP384R1(),
+    "secp521r1": ec.SECP521R1(),
+}
 
 # The token dropped the session or the login: open a new one and try again.
 _SESSION_LOST = (
@@ -196,8 +200,24 @@ class _Module:
         except p11.PKCS11Error as exc:
             raise TokenError(f"cannot load the PKCS#11 module {path}: {exc}") from exc
         self.path = path
+        self.pid = os.getpid()
         # Serialises every call into the module (see the module docstring).
         self.calls = threading.RLock()
+
+    def ensure_initialised_here(self) -> None:
+        """After a fork, initialise the module again: PKCS#11 state does not survive fork()."""
+        if self.pid == os.getpid():
+            return
+        with self.calls:
+            if self.pid != os.getpid():
+                try:
+                    self.lib.reinitialize()
+                except p11.PKCS11Error as exc:
+                    raise TokenUnavailable(
+                        f"cannot re-initialise {self.path} in a forked process: {_name(exc)}; "
+                        "open the token in each worker process, after forking"
+                    ) from exc
+                self.pid = os.getpid()
 
     def find_token(self, label: str) -> pkcs11.Token:
         with self.calls:
@@ -232,7 +252,9 @@ def _module(path: str) -> _Module:
     with _REGISTRY_LOCK:
         if path not in _MODULES:
             _MODULES[path] = _Module(path)
-        return _MODULES[path]
+        module = _MODULES[path]
+    module.ensure_initialised_here()
+    return module
 
 
 def _name(exc: BaseException) -> str:
@@ -284,6 +306,7 @@ class Pkcs11Token:
         self._login_session: Any = None
         self._generation = 0
         self._opened = self._replaced = self._logins = 0
+        self._pid = os.getpid()
         self._login()
 
     @classmethod
@@ -304,12 +327,28 @@ class Pkcs11Token:
                     _REFUSED.add(refused)
                     raise
                 _TOKENS[key] = token
+        token._adopt_after_fork()
         if not hmac.compare_digest(_pin_digest(pin), _pin_digest(token._pin)):
             raise TokenLoginFailed(
                 f"the PIN from {config.pin_source} is not the PIN this process logged in to "
                 f"token {config.token_label!r} with (wrong PIN?)"
             )
         return token
+
+    def _adopt_after_fork(self) -> None:
+        """In a forked child, drop the parent's sessions and log in for this process."""
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            # The sessions are the parent's: never close them from here.
+            self._idle, self._login_session = [], None
+            self._generation += 1
+            self._pid = os.getpid()
+        self._module.ensure_initialised_here()
+        self._token = self._module.find_token(self.label)
+        self._login()
 
     # login ---------------------------------------------------------------------
 
@@ -334,7 +373,9 @@ class Pkcs11Token:
             except p11.UserPinNotInitialized as exc:
                 raise TokenLoginFailed(f"token {self.label!r} has no user PIN set yet") from exc
             except p11.PKCS11Error as exc:
-                raise TokenUnavailable(f"cannot log in to token {self.label!r}: {_name(exc)}") from exc
+                raise TokenUnavailable(
+                    f"cannot log in to token {self.label!r}: {_name(exc)}"
+                ) from exc
         self._logins += 1
 
     def _renew_login(self, seen_generation: int, *, reason: str) -> None:
@@ -398,6 +439,7 @@ class Pkcs11Token:
 
     def run(self, operation: Callable[[_PooledSession], T], *, what: str) -> T:
         """Run ``operation`` on a pooled session; a dropped session or login is renewed and retried."""
+        self._adopt_after_fork()
         last: BaseException | None = None
         renewed = False
         with self._slots:
@@ -433,7 +475,9 @@ class Pkcs11Token:
                     continue
                 except p11.PKCS11Error as exc:
                     self._give_back(pooled)
-                    raise TokenError(f"token {self.label!r} could not {what}: {_name(exc)}") from exc
+                    raise TokenError(
+                        f"token {self.label!r} could not {what}: {_name(exc)}"
+                    ) from exc
                 except BaseException:
                     self._give_back(pooled)
                     raise
@@ -456,7 +500,9 @@ class Pkcs11Token:
             try:
                 session = self._token.open(rw=True)
             except p11.PKCS11Error as exc:
-                raise TokenError(f"cannot open a read-write session on {self.label!r}: {_name(exc)}") from exc
+                raise TokenError(
+                    f"cannot open a read-write session on {self.label!r}: {_name(exc)}"
+                ) from exc
             try:
                 yield session
             except p11.PKCS11Error as exc:
@@ -475,7 +521,9 @@ class Pkcs11Token:
             query[Attribute.ID] = key_id
         return list(session.get_objects(query))
 
-    def generate_key(self, key_type: KeyType, *, label: str, key_id: bytes | None = None) -> TokenKey:
+    def generate_key(
+        self, key_type: KeyType, *, label: str, key_id: bytes | None = None
+    ) -> TokenKey:
         """Generate a non-extractable signing key pair in the token (RSA-3072 or EC P-256)."""
         key_id = key_id or secrets.token_bytes(8)
         with self.admin_session() as session:
@@ -510,10 +558,14 @@ class Pkcs11Token:
                 params.generate_keypair(**common)
             else:
                 raise ValueError(f"unknown key type {key_type!r}")
-        log.info("generated %s key %r (id %s) in token %r", key_type, label, key_id.hex(), self.label)
+        log.info(
+            "generated %s key %r (id %s) in token %r", key_type, label, key_id.hex(), self.label
+        )
         return TokenKey.in_token(self, label=label, key_id=key_id)
 
-    def store_certificate(self, cert: x509.Certificate, *, label: str | None, key_id: bytes | None) -> None:
+    def store_certificate(
+        self, cert: x509.Certificate, *, label: str | None, key_id: bytes | None
+    ) -> None:
         """Put ``cert`` on the token beside its key (replacing certificates with that label/id)."""
         from pkcs11.util.x509 import decode_x509_certificate
 
@@ -608,7 +660,9 @@ class TokenKey:
     def _handle(self, pooled: _PooledSession):
         ref = (self.label, self.key_id)
         if ref not in pooled.keys:
-            found = self.token.find_private_keys(pooled.session, label=self.label, key_id=self.key_id)
+            found = self.token.find_private_keys(
+                pooled.session, label=self.label, key_id=self.key_id
+            )
             if not found:
                 raise _KeyMissing(
                     f"no private key {self.description}: generate one with "
@@ -623,11 +677,16 @@ class TokenKey:
         """Sign ``data`` (hashed here with ``digest_algorithm``); X.509/CMS signature encoding."""
         name = digest_algorithm.lower()
         if name not in _DIGESTS:
-            raise ValueError(f"unsupported digest {digest_algorithm!r}; use sha256, sha384 or sha512")
+            raise ValueError(
+                f"unsupported digest {digest_algorithm!r}; use sha256, sha384 or sha512"
+            )
         digest = hashlib.new(name, data).digest()
         if self.algorithm == "rsa":
             payload = algos.DigestInfo(
-                {"digest_algorithm": {"algorithm": name, "parameters": core.Null()}, "digest": digest}
+                {
+                    "digest_algorithm": {"algorithm": name, "parameters": core.Null()},
+                    "digest": digest,
+                }
             ).dump()
             mechanism = Mechanism.RSA_PKCS
         else:
@@ -670,7 +729,9 @@ class TokenKey:
 
         return self.token.run(read, what=f"read the public key {self.description}")
 
-    def check_certificate(self, cert: x509.Certificate, *, digest_algorithm: str = "sha256") -> None:
+    def check_certificate(
+        self, cert: x509.Certificate, *, digest_algorithm: str = "sha256"
+    ) -> None:
         """Sign a challenge and verify it with ``cert``: proves the key works and belongs to it."""
         challenge = b"edoc key check " + secrets.token_bytes(16)
         signature = self.sign(challenge, digest_algorithm)
@@ -695,7 +756,9 @@ class TokenKey:
 def _curve_name(ec_params: bytes) -> str:
     params = asn1_keys.ECDomainParameters.load(ec_params)
     if params.name != "named":
-        raise TokenError("the EC key uses explicit curve parameters; only named curves are supported")
+        raise TokenError(
+            "the EC key uses explicit curve parameters; only named curves are supported"
+        )
     name = params.chosen.native
     if name not in _CURVES:
         raise TokenError(f"the EC key is on curve {name}; edoc supports {', '.join(_CURVES)}")
@@ -722,7 +785,9 @@ def build_csr(
             "attributes": [],
         }
     )
-    algorithm: dict[str, Any] = {"algorithm": f"{digest_algorithm}_{'rsa' if key.algorithm == 'rsa' else 'ecdsa'}"}
+    algorithm: dict[str, Any] = {
+        "algorithm": f"{digest_algorithm}_{'rsa' if key.algorithm == 'rsa' else 'ecdsa'}"
+    }
     if key.algorithm == "rsa":
         algorithm["parameters"] = core.Null()  # RFC 4055 §5: NULL for PKCS#1 v1.5
     request = asn1_csr.CertificationRequest(
@@ -734,7 +799,9 @@ def build_csr(
     )
     csr = x509.load_der_x509_csr(request.dump())
     if not csr.is_signature_valid:
-        raise TokenError(f"the token produced an invalid signature on the CSR for key {key.description}")
+        raise TokenError(
+            f"the token produced an invalid signature on the CSR for key {key.description}"
+        )
     return csr
 
 

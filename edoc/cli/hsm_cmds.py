@@ -37,17 +37,30 @@ def register_keys(keys) -> None:
         "The PIN is read from $EDOC_PKCS11_PIN or pkcs11_pin_file.",
     )
     p.add_argument("--role", choices=("seal", "tsa"), required=True)
-    p.add_argument("--key-type", choices=("ecdsa-p256", "rsa-3072"),
-                   help="key to generate (default: the key_type setting)")
-    p.add_argument("--existing-key", action="store_true",
-                   help="do not generate: certify the key already in the token under that label/id")
-    p.add_argument("--csr", metavar="FILE",
-                   help="write a PKCS#10 request for the agency's CA instead of using the built-in CA")
+    p.add_argument(
+        "--key-type",
+        choices=("ecdsa-p256", "rsa-3072"),
+        help="key to generate (default: the key_type setting)",
+    )
+    p.add_argument(
+        "--existing-key",
+        action="store_true",
+        help="do not generate: certify the key already in the token under that label/id",
+    )
+    p.add_argument(
+        "--csr",
+        metavar="FILE",
+        help="write a PKCS#10 request for the agency's CA instead of using the built-in CA",
+    )
     p.set_defaults(func=cmd_hsm_init)
 
-    c = keys.add_parser("hsm-cert", help="install the certificate the agency CA issued for a token key")
+    c = keys.add_parser(
+        "hsm-cert", help="install the certificate the agency CA issued for a token key"
+    )
     c.add_argument("--role", choices=("seal", "tsa"), required=True)
-    c.add_argument("--cert", required=True, help="PEM certificate (optionally followed by its chain)")
+    c.add_argument(
+        "--cert", required=True, help="PEM certificate (optionally followed by its chain)"
+    )
     c.add_argument("--chain", help="PEM file with the issuing CA certificates")
     c.add_argument("--trust-anchor", help="the agency root certificate (PEM)")
     c.set_defaults(func=cmd_hsm_cert)
@@ -62,8 +75,10 @@ def _token_config(home, role: Role) -> Pkcs11KeyConfig:
 
 def _source_hint(home, role: Role) -> None:
     if getattr(home.settings, f"{role}_key_source") != "pkcs11":
-        print(f'now set {role}_key_source = "pkcs11" in {home.path / "edoc.toml"} '
-              f"(or EDOC_{role.upper()}_KEY_SOURCE=pkcs11) so that edoc signs with the token key")
+        print(
+            f'now set {role}_key_source = "pkcs11" in {home.path / "edoc.toml"} '
+            f"(or EDOC_{role.upper()}_KEY_SOURCE=pkcs11) so that edoc signs with the token key"
+        )
 
 
 def cmd_hsm_init(args) -> int:
@@ -76,22 +91,30 @@ def cmd_hsm_init(args) -> int:
         print(f"using the existing key {key.description}")
     else:
         key_type = args.key_type or home.settings.key_type
-        key = token.generate_key(key_type, label=config.key_label or f"edoc-{role}",
-                                 key_id=config.key_id)
-        print(f"generated {key_type} key {key.description} (id {key.key_id.hex() if key.key_id else '-'})")
+        key = token.generate_key(
+            key_type, label=config.key_label or f"edoc-{role}", key_id=config.key_id
+        )
+        print(
+            f"generated {key_type} key {key.description} (id {key.key_id.hex() if key.key_id else '-'})"
+        )
     settings = home.settings
     if args.csr:
-        subject = subject_name(_COMMON_NAME[role].format(agency=settings.agency_name_en),
-                               settings.agency_name_en)
+        subject = subject_name(
+            _COMMON_NAME[role].format(agency=settings.agency_name_en), settings.agency_name_en
+        )
         csr = build_csr(key, subject)
         Path(args.csr).write_bytes(csr.public_bytes(serialization.Encoding.PEM))
-        print(f"wrote the certificate request to {args.csr}; once the agency CA has issued the "
-              f"certificate, run: edoc keys hsm-cert --role {role} --cert CERT.pem "
-              "--chain CHAIN.pem --trust-anchor ROOT.pem")
+        print(
+            f"wrote the certificate request to {args.csr}; once the agency CA has issued the "
+            f"certificate, run: edoc keys hsm-cert --role {role} --cert CERT.pem "
+            "--chain CHAIN.pem --trust-anchor ROOT.pem"
+        )
         return EXIT_OK
     passphrase = settings.passphrase()
     if passphrase is None:
-        raise CliError("set EDOC_KEY_PASSPHRASE: the built-in CA key is needed to certify the token key")
+        raise CliError(
+            "set EDOC_KEY_PASSPHRASE: the built-in CA key is needed to certify the token key"
+        )
     cert = issue_credential(
         home.pki,
         role,
@@ -103,8 +126,10 @@ def cmd_hsm_init(args) -> int:
     )
     key.check_certificate(cert)
     _store_on_token(token, cert, key)
-    print(f"{role} certificate: {cert.subject.rfc4514_string()}, valid until "
-          f"{cert.not_valid_after_utc:%Y-%m-%d}, written to {home.settings.pki_dir / (role + '.pem')}")
+    print(
+        f"{role} certificate: {cert.subject.rfc4514_string()}, valid until "
+        f"{cert.not_valid_after_utc:%Y-%m-%d}, written to {home.settings.pki_dir / (role + '.pem')}"
+    )
     _source_hint(home, role)
     return EXIT_OK
 
@@ -136,7 +161,9 @@ def cmd_hsm_cert(args) -> int:
     key.check_certificate(cert)  # the certificate must be for this token key
     _install_certificate(home.settings.pki_dir, role, cert, chain, anchors)
     _store_on_token(key.token, cert, key)
-    print(f"installed the {role} certificate {cert.subject.rfc4514_string()} for key {key.description}")
+    print(
+        f"installed the {role} certificate {cert.subject.rfc4514_string()} for key {key.description}"
+    )
     _source_hint(home, role)
     return EXIT_OK
 
@@ -157,6 +184,8 @@ def _install_certificate(pki_dir: Path, role: str, cert, chain, anchors) -> None
 def cmd_check(args) -> int:
     home = open_home(args)
     for status in home.check_keys():
-        print(f"{status.role}: OK, {status.location}; certificate {status.subject} "
-              f"(valid until {status.not_after})")
+        print(
+            f"{status.role}: OK, {status.location}; certificate {status.subject} "
+            f"(valid until {status.not_after})"
+        )
     return EXIT_OK

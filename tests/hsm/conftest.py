@@ -50,8 +50,13 @@ class SoftHsm:
 
     def config(self, key_label: str | None = None, *, token: str = TOKEN, **kw) -> Pkcs11KeyConfig:
         """A key config for a key in the test token (PIN from $EDOC_PKCS11_PIN)."""
-        return Pkcs11KeyConfig(module=self.module, token_label=token, key_label=key_label,
-                               pin_env=kw.pop("pin_env", "EDOC_PKCS11_PIN"), **kw)
+        return Pkcs11KeyConfig(
+            module=self.module,
+            token_label=token,
+            key_label=key_label,
+            pin_env=kw.pop("pin_env", "EDOC_PKCS11_PIN"),
+            **kw,
+        )
 
     def token(self) -> Pkcs11Token:
         """The main test token, logged in."""
@@ -61,7 +66,7 @@ class SoftHsm:
 
 def _module() -> str | None:
     override = os.environ.get("SOFTHSM2_MODULE")
-    for path in ((override,) if override else SOFTHSM_MODULES):
+    for path in (override,) if override else SOFTHSM_MODULES:
         if path and Path(path).is_file():
             return path
     return None
@@ -72,7 +77,9 @@ def softhsm(tmp_path_factory) -> Iterator[SoftHsm]:
     """A SoftHSM2 token directory with the test tokens (skips only if SoftHSM2 is absent)."""
     module = _module()
     if module is None or shutil.which("softhsm2-util") is None:
-        reason = "SoftHSM2 is not installed (Debian package softhsm2: /usr/lib/softhsm/libsofthsm2.so)"
+        reason = (
+            "SoftHSM2 is not installed (Debian package softhsm2: /usr/lib/softhsm/libsofthsm2.so)"
+        )
         if os.environ.get("CI"):
             pytest.fail(reason + "; .ci/run must install it")
         pytest.skip(reason)
@@ -87,9 +94,19 @@ def softhsm(tmp_path_factory) -> Iterator[SoftHsm]:
     os.environ["SOFTHSM2_CONF"] = str(conf)
     for label in (TOKEN, PIN_TEST_TOKEN):
         subprocess.run(
-            ["softhsm2-util", "--init-token", "--free", "--label", label,
-             "--pin", PIN, "--so-pin", SO_PIN],
-            check=True, capture_output=True,
+            [
+                "softhsm2-util",
+                "--init-token",
+                "--free",
+                "--label",
+                label,
+                "--pin",
+                PIN,
+                "--so-pin",
+                SO_PIN,
+            ],
+            check=True,
+            capture_output=True,
         )
     yield SoftHsm(module=module, conf=conf, pin=PIN)
     if previous is None:
@@ -152,15 +169,22 @@ class OcspResponder:
         request = ocsp.load_der_ocsp_request(request_der)
         if request.serial_number not in self._known:
             return ocsp.OCSPResponseBuilder.build_unsuccessful(
-                ocsp.OCSPResponseStatus.UNAUTHORIZED).public_bytes(serialization.Encoding.DER)
+                ocsp.OCSPResponseStatus.UNAUTHORIZED
+            ).public_bytes(serialization.Encoding.DER)
         cert, issuer, key = self._known[request.serial_number]
         now = datetime.now(UTC)
         builder = (
             ocsp.OCSPResponseBuilder()
-            .add_response(cert=cert, issuer=issuer, algorithm=request.hash_algorithm,
-                          cert_status=ocsp.OCSPCertStatus.GOOD, this_update=now - timedelta(minutes=1),
-                          next_update=now + timedelta(hours=1), revocation_time=None,
-                          revocation_reason=None)
+            .add_response(
+                cert=cert,
+                issuer=issuer,
+                algorithm=request.hash_algorithm,
+                cert_status=ocsp.OCSPCertStatus.GOOD,
+                this_update=now - timedelta(minutes=1),
+                next_update=now + timedelta(hours=1),
+                revocation_time=None,
+                revocation_reason=None,
+            )
             .responder_id(ocsp.OCSPResponderEncoding.HASH, issuer)
         )
         return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
@@ -215,8 +239,12 @@ def certify_token_keys(home: Home, roles, responder: OcspResponder | None = None
     for role in roles:
         key = TokenKey.open(pkcs11_config(settings, role))
         cert = issue_credential(
-            home.pki, role, passphrase=PASSPHRASE.encode(), key_type=settings.key_type,
-            public_base_url=settings.public_base_url, agency=settings.agency_name_en,
+            home.pki,
+            role,
+            passphrase=PASSPHRASE.encode(),
+            key_type=settings.key_type,
+            public_base_url=settings.public_base_url,
+            agency=settings.agency_name_en,
             public_key=key.public_key(),
         )
         if responder is not None:

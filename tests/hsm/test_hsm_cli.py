@@ -61,7 +61,9 @@ def _sign_and_verify(cli, home, tmp_path) -> str:
 
 
 @pytest.mark.parametrize("key_type", ["ecdsa-p256", "rsa-3072"])
-def test_hsm_init_generates_the_seal_key_and_the_home_seals_with_it(token_home, cli, tmp_path, key_type):
+def test_hsm_init_generates_the_seal_key_and_the_home_seals_with_it(
+    token_home, cli, tmp_path, key_type
+):
     home = token_home(key_type)
     code, out, err = cli(home, "keys", "hsm-init", "--role", "seal", "--key-type", key_type)
     assert code == 0, err
@@ -94,16 +96,40 @@ def test_csr_for_the_agency_ca_then_hsm_cert_installs_its_answer(token_home, cli
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = subject_name("Agency Own CA", "Test Agency")
     now = datetime.now(UTC)
-    ca = build_certificate("root-ca", subject=ca_name, public_key=ca_key.public_key(),
-                           issuer_name=None, issuer_key=ca_key, urls=None, issuer_label=None, now=now)
-    cert = build_certificate("seal", subject=csr.subject, public_key=csr.public_key(),
-                             issuer_name=ca_name, issuer_key=ca_key, urls=None, issuer_label=None,
-                             now=now)
+    ca = build_certificate(
+        "root-ca",
+        subject=ca_name,
+        public_key=ca_key.public_key(),
+        issuer_name=None,
+        issuer_key=ca_key,
+        urls=None,
+        issuer_label=None,
+        now=now,
+    )
+    cert = build_certificate(
+        "seal",
+        subject=csr.subject,
+        public_key=csr.public_key(),
+        issuer_name=ca_name,
+        issuer_key=ca_key,
+        urls=None,
+        issuer_label=None,
+        now=now,
+    )
     (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     (tmp_path / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
 
-    code, out, err = cli(home, "keys", "hsm-cert", "--role", "seal",
-                         "--cert", str(tmp_path / "cert.pem"), "--chain", str(tmp_path / "ca.pem"))
+    code, out, err = cli(
+        home,
+        "keys",
+        "hsm-cert",
+        "--role",
+        "seal",
+        "--cert",
+        str(tmp_path / "cert.pem"),
+        "--chain",
+        str(tmp_path / "ca.pem"),
+    )
     assert code == 0, err
     out = _sign_and_verify(cli, home, tmp_path)
     assert "VALID" in out
@@ -114,20 +140,36 @@ def test_hsm_cert_refuses_a_certificate_for_another_key(token_home, cli, tmp_pat
     assert cli(home, "keys", "hsm-init", "--role", "seal")[0] == 0
     other = home.pki.tsa.cert  # a valid certificate, but not for the token key
     (tmp_path / "other.pem").write_bytes(other.public_bytes(serialization.Encoding.PEM))
-    code, _, err = cli(home, "keys", "hsm-cert", "--role", "seal", "--cert", str(tmp_path / "other.pem"))
+    code, _, err = cli(
+        home, "keys", "hsm-cert", "--role", "seal", "--cert", str(tmp_path / "other.pem")
+    )
     assert code == 1 and "does not belong to the certificate" in err
 
 
 def test_wrong_pin_exits_1_at_start_up_without_a_traceback(make_home, softhsm, tmp_path):
-    home = make_home("ecdsa-p256", seal_key_source="pkcs11", pkcs11_module=softhsm.module,
-                     pkcs11_token_label=PIN_TEST_TOKEN)
+    home = make_home(
+        "ecdsa-p256",
+        seal_key_source="pkcs11",
+        pkcs11_module=softhsm.module,
+        pkcs11_token_label=PIN_TEST_TOKEN,
+    )
     plain = tmp_path / "plain.pdf"
     plain.write_bytes(plain_pdf())
     env = {**os.environ, "EDOC_PKCS11_PIN": "0000-not-the-pin"}
     for args in (["keys", "check"], ["sign", str(plain), str(tmp_path / "out.pdf")]):
         proc = subprocess.run(
-            [sys.executable, "-c", "from edoc.cli import run; run()", "--home", str(home.path), *args],
-            capture_output=True, text=True, env=env, timeout=120,
+            [
+                sys.executable,
+                "-c",
+                "from edoc.cli import run; run()",
+                "--home",
+                str(home.path),
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
         )
         assert proc.returncode == 1, proc.stderr
         assert proc.stderr.startswith("edoc: ") and "wrong PIN" in proc.stderr
@@ -140,13 +182,23 @@ def test_wrong_pin_exits_1_at_start_up_without_a_traceback(make_home, softhsm, t
     [
         ("pkcs11_token_label", "unplugged", "no token labelled 'unplugged'"),
         ("pkcs11_seal_key_label", "never-generated", "no private key with label 'never-generated'"),
-        ("pkcs11_module", "/opt/vendor/libnothere.so", "no PKCS#11 module at /opt/vendor/libnothere.so"),
+        (
+            "pkcs11_module",
+            "/opt/vendor/libnothere.so",
+            "no PKCS#11 module at /opt/vendor/libnothere.so",
+        ),
     ],
 )
-def test_misconfigured_token_exits_1_with_what_to_fix(make_home, softhsm, token_keys, cli, setting, value, message):
-    values = {"seal_key_source": "pkcs11", "pkcs11_module": softhsm.module,
-              "pkcs11_token_label": TOKEN, "pkcs11_seal_key_label": token_keys["seal-ecdsa-p256"],
-              setting: value}
+def test_misconfigured_token_exits_1_with_what_to_fix(
+    make_home, softhsm, token_keys, cli, setting, value, message
+):
+    values = {
+        "seal_key_source": "pkcs11",
+        "pkcs11_module": softhsm.module,
+        "pkcs11_token_label": TOKEN,
+        "pkcs11_seal_key_label": token_keys["seal-ecdsa-p256"],
+        setting: value,
+    }
     home = make_home("ecdsa-p256", **values)
     code, _, err = cli(home, "keys", "check")
     assert code == 1 and message in err and "Traceback" not in err

@@ -53,8 +53,19 @@ def test_tsa_key_in_token_signs_tokens_openssl_accepts(make_hsm_home, tmp_path, 
     reply.write_bytes(home.tsa.respond(query.read_bytes()))
     roots = write_pem(tmp_path / "roots.pem", list(home.pki.trust_anchors))
     chain = write_pem(tmp_path / "chain.pem", list(home.pki.tsa.chain))
-    proc = run("openssl", "ts", "-verify", "-in", reply, "-queryfile", query,
-               "-CAfile", roots, "-untrusted", chain)
+    proc = run(
+        "openssl",
+        "ts",
+        "-verify",
+        "-in",
+        reply,
+        "-queryfile",
+        query,
+        "-CAfile",
+        roots,
+        "-untrusted",
+        chain,
+    )
     assert b"Verification: OK" in proc.stdout
     text = run("openssl", "ts", "-reply", "-in", reply, "-text").stdout.decode()
     assert "Time-Stamping Authority" in text  # the TSA name is that of the token key's certificate
@@ -116,7 +127,9 @@ def test_missing_token_stops_the_home_at_start_up(make_hsm_home):
 def test_token_key_that_does_not_match_the_certificate_is_refused(make_hsm_home, token_keys):
     home = make_hsm_home("ecdsa-p256")
     # the TSA key of the same type is in the token, but seal.pem certifies another key
-    swapped = home.settings.model_copy(update={"pkcs11_seal_key_label": token_keys["tsa-ecdsa-p256"]})
+    swapped = home.settings.model_copy(
+        update={"pkcs11_seal_key_label": token_keys["tsa-ecdsa-p256"]}
+    )
     with pytest.raises(ConfigurationError, match="does not belong to the certificate"):
         Home.open(swapped).check_keys()
 

@@ -87,11 +87,20 @@ def test_token_signatures_verify_with_the_public_key(softhsm, token_keys, key_ty
 def test_generated_keys_are_sensitive_and_never_extractable(softhsm, token_keys):
     require("pkcs11-tool")  # Debian package opensc
     listing = run(
-        "pkcs11-tool", "--module", softhsm.module, "--token-label", TOKEN, "--login",
-        "--pin", softhsm.pin, "--list-objects", "--type", "privkey",
+        "pkcs11-tool",
+        "--module",
+        softhsm.module,
+        "--token-label",
+        TOKEN,
+        "--login",
+        "--pin",
+        softhsm.pin,
+        "--list-objects",
+        "--type",
+        "privkey",
     ).stdout.decode()
     for label in token_keys.values():
-        block = listing.split(f'label:      {label}\n')[1].split("Private Key Object")[0]
+        block = listing.split(f"label:      {label}\n")[1].split("Private Key Object")[0]
         assert "never extractable" in block and "sensitive" in block, block
 
 
@@ -134,7 +143,9 @@ def test_a_lost_login_is_renewed(softhsm, token_keys):
 
 
 def test_signing_from_many_threads_shares_the_pool(softhsm, token_keys):
-    keys = [TokenKey.open(softhsm.config(token_keys[f"seal-{t}"])) for t in ("ecdsa-p256", "rsa-3072")]
+    keys = [
+        TokenKey.open(softhsm.config(token_keys[f"seal-{t}"])) for t in ("ecdsa-p256", "rsa-3072")
+    ]
     publics = [k.public_key() for k in keys]
     errors: list[BaseException] = []
 
@@ -154,3 +165,28 @@ def test_signing_from_many_threads_shares_the_pool(softhsm, token_keys):
         t.join()
     assert not errors, errors
     assert keys[0].token.stats().idle <= 4  # the pool never keeps more than max_sessions
+
+
+def _sign_in_child(key: TokenKey, queue) -> None:
+    data = b"signed in a forked worker"
+    try:
+        _verify(key.public_key(), key.sign(data, "sha256"), data)
+        queue.put(("ok", key.token.stats().logins))
+    except BaseException as exc:  # noqa: BLE001 - sent to the parent
+        queue.put(("error", repr(exc)))
+
+
+def test_a_forked_worker_logs_in_for_itself(softhsm, token_keys):
+    import multiprocessing
+
+    key = TokenKey.open(softhsm.config(token_keys["seal-ecdsa-p256"]))
+    key.sign(b"parent first", "sha256")
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_sign_in_child, args=(key, queue))
+    child.start()
+    outcome = queue.get(timeout=60)
+    child.join(60)
+    assert outcome[0] == "ok", outcome
+    data = b"parent after the fork"
+    _verify(key.public_key(), key.sign(data, "sha256"), data)  # the parent's sessions still work
