@@ -307,6 +307,7 @@ class Pkcs11Token:
         self._generation = 0
         self._opened = self._replaced = self._logins = 0
         self._pid = os.getpid()
+        self._refused: TokenLoginFailed | None = None
         self._login()
 
     @classmethod
@@ -353,30 +354,38 @@ class Pkcs11Token:
     # login ---------------------------------------------------------------------
 
     def _login(self) -> None:
+        if self._refused is not None:
+            # Never present a refused PIN again (a renewed login would otherwise spend
+            # one PIN try per request and lock the token).
+            raise self._refused
         with self._module.calls:
             try:
                 self._login_session = self._token.open(user_pin=self._pin)
             except p11.UserAlreadyLoggedIn:
                 self._login_session = None  # someone else in this process holds the login
-            except (p11.PinIncorrect, p11.PinInvalid, p11.PinLenRange) as exc:
-                raise TokenLoginFailed(
-                    f"token {self.label!r} refused the PIN from {self._pin_source} (wrong PIN). "
-                    "Tokens lock the PIN after a few wrong attempts: fix it before starting again"
-                ) from exc
-            except p11.PinLocked as exc:
-                raise TokenLoginFailed(
-                    f"the user PIN of token {self.label!r} is locked; the token's security "
-                    "officer must unlock or reset it"
-                ) from exc
-            except p11.PinExpired as exc:
-                raise TokenLoginFailed(f"the user PIN of token {self.label!r} has expired") from exc
-            except p11.UserPinNotInitialized as exc:
-                raise TokenLoginFailed(f"token {self.label!r} has no user PIN set yet") from exc
             except p11.PKCS11Error as exc:
-                raise TokenUnavailable(
-                    f"cannot log in to token {self.label!r}: {_name(exc)}"
-                ) from exc
+                error = self._login_error(exc)
+                if isinstance(error, TokenLoginFailed):
+                    self._refused = error
+                raise error from exc
         self._logins += 1
+
+    def _login_error(self, exc: p11.PKCS11Error) -> TokenError:
+        if isinstance(exc, (p11.PinIncorrect, p11.PinInvalid, p11.PinLenRange)):
+            return TokenLoginFailed(
+                f"token {self.label!r} refused the PIN from {self._pin_source} (wrong PIN). "
+                "Tokens lock the PIN after a few wrong attempts: fix it before starting again"
+            )
+        if isinstance(exc, p11.PinLocked):
+            return TokenLoginFailed(
+                f"the user PIN of token {self.label!r} is locked; the token's security "
+                "officer must unlock or reset it"
+            )
+        if isinstance(exc, p11.PinExpired):
+            return TokenLoginFailed(f"the user PIN of token {self.label!r} has expired")
+        if isinstance(exc, p11.UserPinNotInitialized):
+            return TokenLoginFailed(f"token {self.label!r} has no user PIN set yet")
+        return TokenUnavailable(f"cannot log in to token {self.label!r}: {_name(exc)}")
 
     def _renew_login(self, seen_generation: int, *, reason: str) -> None:
         """Log in again, once per lost login however many threads noticed it."""

@@ -37,6 +37,8 @@ SO_PIN = "8765-test-so-pin"
 TOKEN = "edoc-hsm"
 #: a token nobody logs in to successfully: the wrong-PIN tests use it
 PIN_TEST_TOKEN = "edoc-pin-test"
+#: a token whose PIN a test changes while edoc is logged in
+PIN_CHANGE_TOKEN = "edoc-pin-change"
 KEY_TYPES = ("ecdsa-p256", "rsa-3072")
 
 
@@ -92,7 +94,7 @@ def softhsm(tmp_path_factory) -> Iterator[SoftHsm]:
     )
     previous = os.environ.get("SOFTHSM2_CONF")
     os.environ["SOFTHSM2_CONF"] = str(conf)
-    for label in (TOKEN, PIN_TEST_TOKEN):
+    for label in (TOKEN, PIN_TEST_TOKEN, PIN_CHANGE_TOKEN):
         subprocess.run(
             [
                 "softhsm2-util",

@@ -190,3 +190,35 @@ def test_a_forked_worker_logs_in_for_itself(softhsm, token_keys):
     assert outcome[0] == "ok", outcome
     data = b"parent after the fork"
     _verify(key.public_key(), key.sign(data, "sha256"), data)  # the parent's sessions still work
+
+
+def test_a_pin_the_token_starts_refusing_is_not_presented_again(softhsm, monkeypatch):
+    from .conftest import PIN_CHANGE_TOKEN
+
+    token = Pkcs11Token.open(softhsm.config("-", token=PIN_CHANGE_TOKEN))
+    key = token.generate_key("ecdsa-p256", label="pin-change")
+    key.sign(b"before", "sha256")
+    # The PIN was changed on the HSM (SoftHSM caches it per process, so we change ours),
+    # then the HSM restarted: the next signature has to log in again.
+    monkeypatch.setattr(token, "_pin", "the-old-pin")
+    token._login_session.close()
+
+    attempts = []
+    find_token = token._module.find_token
+
+    class CountingToken:
+        def __init__(self, real):
+            self._real = real
+
+        def open(self, **kw):
+            if "user_pin" in kw:
+                attempts.append(1)
+            return self._real.open(**kw)
+
+    monkeypatch.setattr(token._module, "find_token", lambda label: CountingToken(find_token(label)))
+    with pytest.raises(TokenLoginFailed, match="wrong PIN"):
+        key.sign(b"after the PIN changed", "sha256")
+    for _ in range(3):
+        with pytest.raises(TokenLoginFailed):
+            key.sign(b"again", "sha256")
+    assert len(attempts) == 1  # one refused login, never repeated
