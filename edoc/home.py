@@ -181,13 +181,11 @@ class Home:
 
     def seal_settings(self, level: str | None = None) -> SealSettings:
         """Seal settings for a level (default: the configured one)."""
-        from importlib.resources import files
-
-        font = files("fontpkg_sarabun") / "files" / "Sarabun-Regular.ttf"
+        # The renderer typesets the stamp's text (Thai) into the page itself; the
+        # signature widget over it stays blank, so pyHanko never subsets a font.
         return SealSettings(
             level=level or self.settings.signing_level,  # type: ignore[arg-type]
-            stamp_font=str(font),
-            stamp_text="ประทับตราอิเล็กทรอนิกส์ / Electronic seal\n%(signer)s\n%(ts)s",
+            stamp_text="",
             signature_size=self.settings.signature_size or _signature_room(self.pki.seal.cert),
         )
 
@@ -199,8 +197,7 @@ class Home:
             timestamper = self.timestamper() if settings.level != "B-B" else None
             vc = None
             if settings.level in ("B-LT", "B-LTA"):
-                policy = self.trust_policy()
-                vc = policy.validation_context
+                vc = self.validation_data(sealing=True) or self.trust_policy().validation_context
             cache[settings.level] = Sealer(
                 settings, signer=self.seal_signer, timestamper=timestamper, validation_context=vc
             )
@@ -273,11 +270,53 @@ class Home:
         return self.__dict__["_issuer"]
 
     def trust_policy(self) -> TrustPolicy:
-        """What this installation's verifier trusts: its configured trust anchors."""
+        """What this installation's verifier trusts: its anchors, and its own CA's word on
+        revocation (so a revoked seal or TSA key counts offline)."""
         pki = self.pki
+        revocation = self.revocation()
         return TrustPolicy(
             trust_anchors=pki.trust_anchors,
             other_certs=tuple(c for c in pki.all_certificates() if c not in pki.trust_anchors),
+            revocation_evidence=revocation.evidence_for_verifier if revocation else None,
+        )
+
+    # -- long-term validity (signing/ltv.py, certs/revocation.py) ------------------
+
+    def revocation(self):
+        """The built-in CA's revocation services (CRLs, OCSP); None when the seal is imported."""
+        if "_revocation" not in self.__dict__:
+            from certs.revocation import RevocationService
+
+            pki, service = self.pki, None
+            # only when the seal comes from the built-in CA: an imported seal's own CA
+            # speaks for it, and our CA's CRL must not be confused with that CA's
+            built_in = pki.issuing_ca is not None and pki.seal.chain[:1] == (pki.issuing_ca.cert,)
+            if built_in and (self.settings.pki_dir / "issuing-ca.key.pem").exists():
+                service = RevocationService(self.settings.pki_dir, passphrase=self._passphrase())
+            self.__dict__["_revocation"] = service
+        return self.__dict__["_revocation"]
+
+    def validation_data(self, *, sealing: bool = False):
+        """Validation contexts with the built-in CA's revocation data (None without one).
+
+        For sealing, OCSP answers cover the seal and the built-in TSA; for archive
+        renewal, every certificate the CA vouches for.
+        """
+        from signing.ltv import ValidationData
+
+        revocation = self.revocation()
+        if revocation is None:
+            return None
+        certificates = None
+        if sealing:
+            def certificates():
+                pki = self.pki
+                return [pki.seal.cert] + ([pki.tsa.cert] if pki.tsa is not None else [])
+        return ValidationData(
+            revocation=revocation,
+            policy=self.trust_policy(),
+            certificates=certificates,
+            allow_fetching=bool(self.settings.tsa_url),
         )
 
 

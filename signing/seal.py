@@ -59,7 +59,8 @@ class SealSettings:
     stamp_font: str | None = None
     """TrueType font for a visible stamp's text (Thai needs one, e.g. Sarabun)."""
     stamp_text: str = "Electronically sealed by %(signer)s\nTime: %(ts)s"
-    """Text of a visible stamp; %(signer)s and %(ts)s are filled in by pyHanko."""
+    """Text of a visible stamp; %(signer)s and %(ts)s are filled in by pyHanko. Empty: a blank
+    widget over a stamp the page already shows."""
     content_timestamp: bool = True
     """At B-T and above, also timestamp the content before signing (a signed attribute): it
     proves the seal was made *after* that time, so a seal made after its key was revoked
@@ -153,6 +154,10 @@ class Sealer:
 def _stamp_style(settings: SealSettings):
     from pyhanko.stamp import TextStampStyle
 
+    if not settings.stamp_text:
+        # A blank widget over a stamp the document already shows (the renderer
+        # draws it): viewers still open the signature panel when it is clicked.
+        return TextStampStyle(stamp_text="", border_width=0, background=None)
     if settings.stamp_font is None:
         return TextStampStyle(stamp_text=settings.stamp_text, border_width=1)
     from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory

@@ -118,15 +118,48 @@ class _ImageFlowable(Flowable):
             _draw_image(self.canv, self.reader, 0, 0, self.w, self.h)
 
 
+#: what the visible seal stamp says unless a template's stamp block gives its own ``text``
+DEFAULT_STAMP_TEXT = {
+    "th": "ประทับตราอิเล็กทรอนิกส์\n{@agency}\nเมื่อ {@issued_on|thai_date}",
+    "en": "Electronically sealed\n{@agency}\n{@issued_on|en_date}",
+}
+_STAMP_COLOR = "#1f3a68"
+
+
+def draw_stamp(canvas, x: float, y: float, w: float, h: float, text: str) -> None:
+    """The seal's visible stamp: a framed, centred text the signature widget sits on.
+
+    It is part of the page (typeset with shaping like all Thai text) so that the
+    sealer's widget can stay blank and never subset a font per document.
+    """
+    canvas.saveState()
+    canvas.setStrokeColor(color(_STAMP_COLOR))
+    canvas.setLineWidth(0.8)
+    canvas.roundRect(x, y, w, h, 3, stroke=1, fill=0)
+    canvas.restoreState()
+    pad = 3.0
+    lines = []
+    style = TextStyle(size=9, align="center", leading=1.2, color=_STAMP_COLOR)
+    for size in (9, 8, 7, 6):  # shrink to fit; the agency name may be long
+        style = TextStyle(size=size, align="center", leading=1.2, color=_STAMP_COLOR)
+        lines = layout_lines(text, w - 2 * pad, style)
+        if len(lines) * style.line_height <= h - 2 * pad:
+            break
+    block_h = min(len(lines) * style.line_height, h - 2 * pad)
+    top = y + h - pad - (h - 2 * pad - block_h) / 2
+    draw_lines(canvas, lines[: max(1, int((h - 2 * pad) // style.line_height))], x + pad, top, w - 2 * pad, style)
+
+
 class _StampFlowable(Flowable):
-    def __init__(self, recorder: StampRecorder, w: float, h: float, indent: float):
+    def __init__(self, recorder: StampRecorder, w: float, h: float, indent: float, text: str):
         super().__init__()
-        self.recorder, self.w, self.h, self.indent = recorder, w, h, indent
+        self.recorder, self.w, self.h, self.indent, self.text = recorder, w, h, indent, text
 
     def wrap(self, availWidth, availHeight):  # noqa: N803
         return availWidth, self.h
 
     def draw(self):
+        draw_stamp(self.canv, self.indent, 0, self.w, self.h, self.text)
         x1, y1 = self.canv.absolutePosition(self.indent, 0)
         x2, y2 = self.canv.absolutePosition(self.indent + self.w, self.h)
         self.recorder.record(self.canv.getPageNumber() - 1, x1, y1, x2, y2)
@@ -163,6 +196,10 @@ class Blocks:
             for i, b in enumerate(self.boxed)
             if b["type"] in ("text", "paragraphs")
         }
+
+    def _stamp_text(self, block: Mapping[str, Any]) -> str:
+        pattern = localized(block.get("text") or DEFAULT_STAMP_TEXT, self.ctx.lang)
+        return fill(pattern, self.ctx)
 
     @staticmethod
     def _wanted(block: Mapping[str, Any], ctx: FillContext) -> bool:
@@ -253,6 +290,7 @@ class Blocks:
                     side,
                 )
             elif kind == "stamp":
+                draw_stamp(canvas, box.x, box.y, box.w, box.h, self._stamp_text(block))
                 self.stamp.record(page_number - 1, box.x, box.y, box.x + box.w, box.y + box.h)
             elif kind == "rect":
                 canvas.saveState()
@@ -320,6 +358,7 @@ class Blocks:
                     block["width_mm"] * mm,
                     block["height_mm"] * mm,
                     block.get("indent_left_mm", 0) * mm,
+                    self._stamp_text(block),
                 )
             ]
         if kind == "table":
