@@ -132,7 +132,7 @@ def _run(worker, home_dir: Path, docs: int, processes: int, keep: int):
         # the pool's processes start (imports) before the clock does
         pool.map(_noop, range(processes))
         t0 = time.perf_counter()
-        results = pool.map(worker, [(str(home_dir), n, s, keep) for n, s in zip(per, starts)])
+        results = pool.map(worker, [(str(home_dir), n, s, keep) for n, s in zip(per, starts, strict=True)])
         elapsed = time.perf_counter() - t0
     latencies = [x for r in results for x in r[0]]
     return docs / elapsed, latencies, max(r[1] for r in results), [s for r in results for s in r[2]]
