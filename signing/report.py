@@ -58,6 +58,16 @@ class SignatureReport:
     """Reasons this signature is not fully valid, in plain words."""
     ades_indication: str | None = None
     """ETSI EN 319 102-1 indication, e.g. ``TOTAL_PASSED`` or ``INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND``."""
+    best_signature_time: datetime | None = None
+    """The earliest time the seal is proven to have existed (by its timestamp or archive timestamps)."""
+    archive_timestamp: datetime | None = None
+    """Time of the oldest archive (document) timestamp over the seal that still validates."""
+    revoked_at: datetime | None = None
+    """When the seal certificate was revoked, if it was."""
+    revocation_reason: str | None = None
+    """Why, e.g. ``key_compromise``."""
+    notes: tuple[str, ...] = ()
+    """Facts about a valid seal worth telling, e.g. that an archive timestamp keeps it valid."""
 
 
 @dataclass(frozen=True)

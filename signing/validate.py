@@ -29,6 +29,7 @@ from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timesta
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from . import ltv
 from .report import SignatureReport, TimestampReport, Verdict, VerificationReport
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,11 @@ class TrustPolicy:
     """DER CRLs known to the verifier (e.g. our own CA's)."""
     ocsps: tuple[bytes, ...] = ()
     """DER OCSP responses known to the verifier."""
+    revocation_evidence: (
+        Callable[[datetime | None], tuple[tuple[bytes, ...], tuple[bytes, ...]]] | None
+    ) = None
+    """The verifier's own CA vouching for its certificates as of a time (None: now):
+    (DER OCSP answers, DER CRLs). Lets a key-compromise revocation count offline."""
 
     def validation_context(self, *, at: datetime | None = None) -> ValidationContext:
         """A fresh pyHanko validation context for this policy (at ``at``, default now)."""
@@ -91,7 +97,13 @@ def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
 
 
 def _report(
-    data: bytes, name: str | None, verdict: Verdict, reasons: list[str], sigs=(), **details
+    data: bytes,
+    name: str | None,
+    verdict: Verdict,
+    reasons: list[str],
+    sigs=(),
+    at: datetime | None = None,
+    **details,
 ) -> VerificationReport:
     return VerificationReport(
         file=name,
@@ -100,7 +112,7 @@ def _report(
         verdict=verdict,
         reasons=tuple(reasons),
         signatures=tuple(sigs),
-        validated_at=datetime.now(UTC),
+        validated_at=(at or datetime.now(UTC)).astimezone(UTC),
         details=details,
     )
 
@@ -140,24 +152,34 @@ def verify_pdf(
     def context() -> ValidationContext:
         return context_factory() if context_factory else policy.validation_context(at=at)
 
-    sigs = [_check_one(sig, context) for sig in embedded]
+    spec = None
+    if any(sig.sig_object_type != "/DocTimeStamp" for sig in embedded):
+        spec = ltv.validation_spec(policy, at=at)
+    sigs = [_check_one(sig, context, spec, at) for sig in embedded]
     verdict, reasons = _overall(sigs)
-    return _report(data, name, verdict, reasons, sigs)
+    return _report(data, name, verdict, reasons, sigs, at=at)
 
 
-def _check_one(sig, context: Callable[[], ValidationContext]) -> SignatureReport:
+def _check_one(sig, context: Callable[[], ValidationContext], spec, at) -> SignatureReport:
     field_name = str(sig.field_name)
     is_doc_ts = sig.sig_object_type == "/DocTimeStamp"
     kind = "document-timestamp" if is_doc_ts else "signature"
+    outcome = None
     try:
         if is_doc_ts:
             status = validate_pdf_timestamp(sig, validation_context=context())
         else:
-            vc = context()
-            status = validate_pdf_signature(
-                sig, signer_validation_context=vc, ts_validation_context=vc
-            )
+            # the AdES process gives the indication (and archive timestamps their due);
+            # its status object carries the integrity facts the report shows
+            outcome = ltv.ades_validate(sig, spec=spec, at=at)
+            status = outcome.status
+            if status is None:
+                vc = context()
+                status = validate_pdf_signature(
+                    sig, signer_validation_context=vc, ts_validation_context=vc
+                )
     except Exception as exc:  # garbage CMS, broken byte range, unsupported algorithm...
+        log.debug("validation error", exc_info=True)
         log.info("signature %s could not be validated: %r", field_name, exc)
         return SignatureReport(
             field_name=field_name,
@@ -176,13 +198,14 @@ def _check_one(sig, context: Callable[[], ValidationContext]) -> SignatureReport
             problems=(f"The seal is damaged and cannot be checked ({type(exc).__name__}).",),
             ades_indication="TOTAL_FAILED/FORMAT_FAILURE",
         )
-    return _from_status(sig, status, field_name, kind)
+    return _from_status(sig, status, field_name, kind, outcome)
 
 
-def _from_status(sig, status, field_name: str, kind) -> SignatureReport:
+def _from_status(sig, status, field_name: str, kind, outcome=None) -> SignatureReport:
     cert = status.signing_cert
     signer = _common_name(cert) if cert is not None else None
     problems: list[str] = []
+    notes: list[str] = []
     indication = "TOTAL_PASSED"
     if not status.intact:
         problems.append("The document was changed after it was sealed: the seal no longer matches.")
@@ -191,7 +214,17 @@ def _from_status(sig, status, field_name: str, kind) -> SignatureReport:
         problems.append("The seal's cryptographic signature is not valid.")
         indication = "TOTAL_FAILED/SIG_CRYPTO_FAILURE"
     revoked = bool(getattr(status, "revoked", False))
-    if revoked:
+    if outcome is not None and status.intact and status.valid:
+        indication = outcome.label
+        revoked = outcome.revoked_at is not None
+        problems, notes = ltv.explain(outcome, signer=signer)
+    elif kind == "document-timestamp" and status.intact and status.valid:
+        # an archive timestamp whose authority expired or is unknown here is judged
+        # through the seal's long-term validation, not on its own
+        if not status.trusted:
+            indic = getattr(status, "trust_problem_indic", None)
+            indication = f"INDETERMINATE/{indic.name if indic else 'NO_CERTIFICATE_CHAIN_FOUND'}"
+    elif revoked:
         problems.append(f"The certificate of {signer} has been revoked.")
         indication = "INDETERMINATE/REVOKED_NO_POE"
     elif not status.trusted and status.intact and status.valid:
@@ -210,9 +243,9 @@ def _from_status(sig, status, field_name: str, kind) -> SignatureReport:
             valid=ts_status.valid,
             trusted=ts_status.trusted,
         )
-        if kind == "signature" and not (ts_status.intact and ts_status.valid):
+        if outcome is None and kind == "signature" and not (ts_status.intact and ts_status.valid):
             problems.append("The timestamp on the seal is not valid.")
-        elif kind == "signature" and not ts_status.trusted:
+        elif outcome is None and kind == "signature" and not ts_status.trusted:
             problems.append("The timestamp on the seal comes from an untrusted authority.")
 
     coverage = _COVERAGE.get(status.coverage) if status.coverage is not None else None
@@ -251,6 +284,11 @@ def _from_status(sig, status, field_name: str, kind) -> SignatureReport:
         revoked=revoked,
         problems=tuple(problems),
         ades_indication=indication,
+        best_signature_time=outcome.best_signature_time if outcome else None,
+        archive_timestamp=outcome.archive_time if outcome else None,
+        revoked_at=outcome.revoked_at if outcome else None,
+        revocation_reason=outcome.revocation_reason if outcome else None,
+        notes=tuple(notes),
     )
 
 
@@ -271,14 +309,19 @@ def _overall(sigs: list[SignatureReport]) -> tuple[Verdict, list[str]]:
         reasons.extend(p for p in s.problems if p not in reasons)
     if failed:
         return "invalid", reasons
-    if any(s.problems for s in sigs):
-        return "indeterminate", reasons
     seals = [s for s in sigs if s.kind == "signature"]
+    # the plain verdict follows the AdES indication of the seals
+    if any(s.problems for s in sigs) or any(
+        s.ades_indication and s.ades_indication.startswith("INDETERMINATE") for s in seals
+    ):
+        return "indeterminate", reasons or ["The seal could not be fully validated."]
     if not seals:
         return "invalid", ["The document carries only timestamps, no seal."]
     first = seals[0]
     when = f" at {first.timestamp.time:%Y-%m-%d %H:%M UTC}" if first.timestamp else ""
     reasons.append(f"Sealed by {first.signer}{when}; the document has not been changed since.")
+    for s in seals:
+        reasons.extend(n for n in s.notes if n not in reasons)
     return "valid", reasons
 
 
