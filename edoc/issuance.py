@@ -143,7 +143,7 @@ class Issuer:
         rendered = render(
             tpl, data, doc_id=doc_id, verify_url=url, agency=self._agency, lang=lang, issued_at=now
         )
-        sealer = self._sealer_for(level or getattr(tpl, "level", None))
+        sealer = self._sealer_for(level or tpl.level)
         sealed = sealer.seal(rendered.pdf, stamp_box=rendered.stamp_box)
         # The object first, always (the store applies the retention policy it was given).
         stored = self._store.put(sealed)
@@ -153,7 +153,7 @@ class Issuer:
                 agency=self.agency_id,
                 template=tpl.name,
                 title=rendered.title,
-                lang=getattr(rendered, "lang", None) or lang or "th",
+                lang=rendered.lang,
                 sha256=stored.sha256,
                 size=stored.size,
                 level=sealer.settings.level,

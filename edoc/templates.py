@@ -196,6 +196,8 @@ class Template:
     examples: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: folder the template was loaded from, if any
     path: Path | None = None
+    #: PAdES level its documents are sealed at (``B-LTA`` for long-lived records); None: the agency's
+    level: str | None = None
 
     @classmethod
     def from_dir(cls, folder: Path) -> Template:
@@ -226,7 +228,10 @@ class Template:
             schema=MappingProxyType(schema),
             examples=MappingProxyType(examples),
             path=folder,
+            level=spec.get("level"),
         )
+        if template.level not in (None, "B-B", "B-T", "B-LT", "B-LTA"):
+            raise TemplateInvalid(f"{where}: level must be one of B-B, B-T, B-LT, B-LTA")
         template._check(where)
         return template
 

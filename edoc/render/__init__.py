@@ -71,6 +71,8 @@ class RenderedDocument:
     page_count: int
     #: where the visible seal stamp goes: (page index, x1, y1, x2, y2) in PDF points, or None
     stamp_box: tuple[int, float, float, float, float] | None
+    #: the language the document was rendered in ("th" or "en")
+    lang: str = "th"
 
 
 def render(
@@ -147,6 +149,7 @@ def render(
         holder_masked=mask_name(str(holder)) if holder else "",
         page_count=pages,
         stamp_box=stamp.box,
+        lang=lang,
     )
 
 
