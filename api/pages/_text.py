@@ -71,6 +71,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "result.mismatch": "ไฟล์นี้ไม่ใช่เอกสารฉบับนี้",
         "result.mismatch.note": "ไฟล์ที่อัปโหลดไม่ตรงกับไฟล์ของเอกสารเลขที่ {doc_id} "
         "อาจเป็นเอกสารอื่นหรือฉบับที่ถูกแก้ไข",
+        "result.unregistered": "ตราประทับถูกต้อง แต่ไม่พบไฟล์นี้ในทะเบียน",
+        "result.unregistered.note": "ไฟล์นี้มีตราประทับอิเล็กทรอนิกส์ที่ถูกต้องและไม่ถูกแก้ไข "
+        "แต่ไม่มีในทะเบียนเอกสาร จึงตรวจไม่ได้ว่าถูกเพิกถอนหรือไม่ โปรดสอบถามหน่วยงานผู้ออก",
         "result.indeterminate": "ยืนยันไฟล์นี้ไม่ได้",
         "result.indeterminate.note": "ตรวจยืนยันตราประทับอิเล็กทรอนิกส์ได้ไม่ครบ "
         "ดูเหตุผลด้านล่าง หรือสอบถามหน่วยงานผู้ออก",
@@ -134,6 +137,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "result.mismatch": "This file is not this document",
         "result.mismatch.note": "The uploaded file does not match the file of document "
         "{doc_id}. It may be another document or an altered copy.",
+        "result.unregistered": "Sealed correctly, but not in the register",
+        "result.unregistered.note": "The file carries a valid electronic seal and has not "
+        "been altered, but it is not in the register, so whether it was revoked cannot be "
+        "checked. Ask the issuing agency.",
         "result.indeterminate": "This file could not be confirmed",
         "result.indeterminate.note": "Its electronic seal could not be fully confirmed; "
         "see the reasons below or ask the issuing agency.",
@@ -182,12 +189,30 @@ _MODIFICATIONS_TH = {
 }
 
 
+_SEALED = (
+    r"Sealed by (?P<signer>.*?)(?: at (?P<at>\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC)?; "
+    r"the document has not been changed since\."
+)
+
+
+def _sealed_at(m: re.Match[str], lang: str) -> str:
+    if not m["at"]:
+        return ""
+    moment = datetime.strptime(m["at"], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    return when(moment, lang, with_time=True)
+
+
 def _sealed_th(m: re.Match[str]) -> str:
-    at = ""
-    if m["at"]:
-        moment = datetime.strptime(m["at"], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
-        at = f" เมื่อ {when(moment, 'th', with_time=True)}"
+    at = _sealed_at(m, "th")
+    at = f" เมื่อ {at}" if at else ""
     return f"ประทับตราโดย {m['signer']}{at} และเอกสารไม่ถูกแก้ไขหลังจากนั้น"
+
+
+def _sealed_en(m: re.Match[str]) -> str:
+    # The same sentence with the time in Thailand time, like every other date on the page.
+    at = _sealed_at(m, "en")
+    at = f" on {at}" if at else ""
+    return f"Sealed by {m['signer']}{at}; the document has not been changed since."
 
 
 def _revoked_th(m: re.Match[str]) -> str:
@@ -199,10 +224,17 @@ def _say(template: str) -> Callable[[re.Match[str]], str]:
     return lambda m: template.format(**m.groupdict())
 
 
-# The verifier's sentences (signing.validate, signing.report) and their Thai wording.
-_THAI_REASONS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = tuple(
-    (re.compile(pattern + r"\Z", re.S), make)
-    for pattern, make in (
+Wording = tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...]
+
+
+def _table(*rows: tuple[str, Callable[[re.Match[str]], str]]) -> Wording:
+    return tuple((re.compile(pattern + r"\Z", re.S), make) for pattern, make in rows)
+
+
+# The verifier's sentences (signing.validate, signing.report) in each page language.
+_WORDING: dict[str, Wording] = {
+    "th": _table(
+        (_SEALED, _sealed_th),
         (r"This file is not a PDF document\.", _say("ไฟล์นี้ไม่ใช่เอกสาร PDF")),
         (r"The file is damaged or truncated and cannot be read as a PDF\.",
          _say("ไฟล์เสียหายหรือไม่ครบ จึงเปิดอ่านเป็น PDF ไม่ได้")),
@@ -229,22 +261,24 @@ _THAI_REASONS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...
         (r"Content was added or changed after the document was sealed \((?P<what>.*)\)\.",
          lambda m: "มีการเพิ่มหรือแก้ไขเนื้อหาหลังประทับตรา "
          f"({_MODIFICATIONS_TH.get(m['what'], m['what'])})"),
-        (r"Sealed by (?P<signer>.*?)(?: at (?P<at>\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC)?; "
-         r"the document has not been changed since\.", _sealed_th),
         (r"The issuing agency revoked this document(?:: (?P<why>.*))?\.", _revoked_th),
+        (r"The seal could not be fully validated\.",
+         _say("ตรวจยืนยันตราประทับอิเล็กทรอนิกส์ได้ไม่ครบถ้วน")),
         (r"This document is not in the issuing registry\.",
          _say("ไม่พบเอกสารนี้ในทะเบียนของหน่วยงานผู้ออก")),
+        (r"This exact file is not on record in this registry\.",
+         _say("ไม่พบไฟล์นี้ในทะเบียนเอกสารของหน่วยงาน")),
         (r"The document is on record in the issuing registry\.",
          _say("เอกสารนี้มีอยู่ในทะเบียนของหน่วยงานผู้ออก")),
-    )
-)
+    ),
+    "en": _table((_SEALED, _sealed_en)),
+}
 
 
 def reason(text: str, lang: str) -> Reason:
-    """One verifier reason in ``lang``; English when no Thai wording is known."""
-    if lang == "th":
-        for pattern, make in _THAI_REASONS:
-            match = pattern.match(text)
-            if match:
-                return Reason(make(match), "th")
+    """One verifier reason in ``lang``; as the verifier wrote it (English) when none is known."""
+    for pattern, make in _WORDING.get(lang, ()):
+        match = pattern.match(text)
+        if match:
+            return Reason(make(match), lang)
     return Reason(text, "en")

@@ -21,6 +21,7 @@ TONES = {
     "invalid": "bad",
     "mismatch": "bad",
     "unknown": "warn",
+    "unregistered": "warn",
     "indeterminate": "warn",
 }
 
@@ -129,6 +130,9 @@ def status_panel(
 def file_outcome(report: VerificationReport, expected_id: str | None) -> str:
     """The outcome of an uploaded file, for one document (``expected_id``) or any.
 
+    One of ``valid``, ``invalid``, ``revoked``, ``mismatch``, ``unregistered``,
+    ``indeterminate``.
+
     For a document's own page the file must be that document's registered file:
     a genuine file of another document, or any file the registry does not know,
     is a mismatch there, never "valid".
@@ -142,6 +146,10 @@ def file_outcome(report: VerificationReport, expected_id: str | None) -> str:
         return "invalid"
     if expected_id is not None and (registry is None or registry.document_id != expected_id):
         return "mismatch"
+    if report.verdict == "valid" and (registry is None or registry.status == "unknown"):
+        # A good seal the registry has no record of (e.g. made with `edoc sign`):
+        # genuine and unaltered, but nobody can say whether it was revoked.
+        return "unregistered"
     return report.verdict  # valid or indeterminate
 
 

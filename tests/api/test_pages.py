@@ -10,6 +10,7 @@ import pytest
 
 from api.pages._text import reason, when
 from storage.registry import DocumentRecord
+from tests.signing.conftest import plain_pdf
 
 from .conftest import example_data
 
@@ -172,6 +173,14 @@ def test_genuine_file_on_the_general_page_links_its_document(web, certificate):
     assert "นางสาวปิยะนุช ศ***" in r.text and "ศรีสุข" not in r.text
 
 
+def test_sealed_file_the_registry_does_not_know_is_not_called_valid(web, home, certificate):
+    record, _ = certificate
+    unregistered = home.sealer().seal(plain_pdf("Sealed with edoc sign, never registered"))
+    general = upload(web, "/verify", unregistered)
+    assert FILE_VALID_TH not in general.text and "panel--warn" in general.text
+    assert FILE_MISMATCH_TH in upload(web, f"/verify/{record.id}", unregistered).text
+
+
 def test_genuine_file_of_a_revoked_document_says_revoked(web, home, certificate):
     record, pdf = certificate
     home.registry().revoke(record.id, reason="ออกผิดพลาด")
@@ -330,6 +339,8 @@ def test_page_is_light(web, certificate):
          "25 พฤศจิกายน พ.ศ. 2569 เวลา 10:00 น."),
         ("The issuing agency revoked this document: wrong name.", "เหตุผล: wrong name"),
         ("This document is not in the issuing registry.", "ไม่พบเอกสารนี้ในทะเบียน"),
+        ("This exact file is not on record in this registry.", "ไม่พบไฟล์นี้ในทะเบียน"),
+        ("The seal could not be fully validated.", "ได้ไม่ครบถ้วน"),
     ],
 )
 def test_known_reasons_read_in_thai(english, thai):
