@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from certs.errors import CertsError
 from edoc.errors import DataInvalid, EdocError, FieldError
@@ -219,14 +220,24 @@ async def _http_exception(request: Request, exc: StarletteHTTPException) -> JSON
     detail = str(exc.detail) if exc.detail else HTTPStatus(status).phrase
     if status == 404 and detail == HTTPStatus(404).phrase:
         detail = f"There is no endpoint at {request.url.path}; the API is described at /docs."
-    elif status == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
-        detail = f"{request.method} is not allowed on {request.url.path}" + (
-            f"; use {allowed}" if allowed else ""
-        )
+    headers = dict(exc.headers or {})
+    if status == 405:
+        allowed = _allowed_methods(request) or [headers.get("Allow", "")]
+        headers["Allow"] = ", ".join(allowed)
+        detail = f"{request.method} is not allowed on {request.url.path}; use {' or '.join(allowed)}"
     if status >= 500:
         return _server_fault(request, exc, status, "internal")
-    return problem(status, _HTTP_KINDS.get(status, "http-error"), detail, headers=exc.headers)
+    return problem(status, _HTTP_KINDS.get(status, "http-error"), detail, headers=headers or None)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Starlette's Allow names only the first route on the path; a path may have several
+    allowed = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

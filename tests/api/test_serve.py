@@ -1,0 +1,143 @@
+"""`edoc serve` as an operator runs it: a real process, a real port."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+PASSPHRASE = "serve-test-passphrase"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    """A running `edoc serve` and the lines it printed."""
+
+    def __init__(self, proc: subprocess.Popen, port: int):
+        self.proc = proc
+        self.url = f"http://127.0.0.1:{port}"
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for(self, text: str, timeout: float = 90) -> str:
+        """Wait until a printed line contains ``text``; return it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise AssertionError(f"edoc serve ended ({self.proc.wait()}):\n" + "\n".join(self.lines))
+            self.lines.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"no {text!r} within {timeout}s:\n" + "\n".join(self.lines))
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("the service never became healthy:\n" + "\n".join(self.lines))
+
+
+def _env(home: Path, port: int, passphrase: str = PASSPHRASE) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EDOC_", "PROMETHEUS_"))}
+    env.update(EDOC_HOME=str(home), EDOC_KEY_PASSPHRASE=passphrase,
+               EDOC_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", EDOC_AGENCY_ID="serve-agency")
+    return env
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from edoc.cli import run; run()", "serve", *args]
+
+
+@contextmanager
+def serving(home: Path, *args: str, passphrase: str = PASSPHRASE) -> Iterator[Served]:
+    port = _free_port()
+    proc = subprocess.Popen(_command("--port", str(port), *args), env=_env(home, port, passphrase),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        yield Served(proc, port)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_first_start_creates_home_and_one_admin_key(tmp_path):
+    home = tmp_path / "home"
+    with serving(home) as served:
+        served.wait_for("created edoc home")
+        served.wait_for("first admin API key")
+        secret = served.wait_for("edoc_").strip()
+        served.wait_for("edoc serving on")
+        served.wait_healthy()
+        r = httpx.get(f"{served.url}/v1/keys", headers={"Authorization": f"Bearer {secret}"})
+        assert r.status_code == 200
+        [admin] = r.json()
+        assert admin["roles"] == ["admin"] and admin["agency"] == "serve-agency"
+    assert secret not in "".join(p.read_text(errors="ignore") for p in home.rglob("*")
+                                 if p.is_file() and p.stat().st_size < 1_000_000)
+    with serving(home) as again:
+        again.wait_for("edoc serving on")
+        again.wait_healthy()
+        assert not any("first admin" in line for line in again.lines)
+        r = httpx.get(f"{again.url}/v1/keys", headers={"Authorization": f"Bearer {secret}"})
+        assert len(r.json()) == 1
+
+
+def test_wrong_passphrase_fails_at_start_with_a_message(tmp_path):
+    home = tmp_path / "home"
+    with serving(home) as served:
+        served.wait_for("edoc serving on")
+    port = _free_port()
+    proc = subprocess.run(_command("--port", str(port)), env=_env(home, port, "wrong passphrase"),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("edoc: ")
+    assert "Traceback" not in proc.stderr
+
+
+def test_several_workers_share_the_home_and_aggregate_metrics(tmp_path):
+    home = tmp_path / "home"
+    with serving(home, "--workers", "2") as served:
+        secret = served.wait_for("edoc_").strip()
+        served.wait_for("edoc serving on")
+        served.wait_healthy()
+        with httpx.Client(base_url=served.url) as c:
+            for _ in range(6):  # fresh connections, so both workers get some
+                assert httpx.get(f"{served.url}/pki/root-ca.crt").status_code == 200
+            assert c.get("/v1/keys", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+            text = c.get("/metrics").text
+        assert 'edoc_http_requests_total{method="GET",route="/pki/{name}.crt",status="200"} 6.0' in text
