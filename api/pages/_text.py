@@ -86,6 +86,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "see_status": "ดูสถานะของเอกสารนี้",
         "too_large": "ไฟล์ใหญ่เกินไป ขนาดสูงสุดคือ {mb} MB",
         "no_file": "โปรดเลือกไฟล์ PDF ก่อนกดตรวจสอบ",
+        "rate_limited": "มีการตรวจสอบจากเครือข่ายของคุณถี่เกินไป โปรดลองใหม่ในอีก {seconds} วินาที",
         "footer": "ตรวจสอบด้วยตราประทับอิเล็กทรอนิกส์ (PAdES) และการรับรองเวลา "
         "หน้านี้ไม่ใช้คุกกี้",
         "at_time": "{date} เวลา {time} น.",
@@ -153,6 +154,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "see_status": "View this document's status",
         "too_large": "The file is too large; the limit is {mb} MB.",
         "no_file": "Please choose a PDF file first.",
+        "rate_limited": "Too many checks from your network; please try again in {seconds} "
+        "seconds.",
         "footer": "Checked with electronic seals (PAdES) and trusted timestamps. "
         "This page uses no cookies.",
         "at_time": "{date}, {time} (Thailand time)",

@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader
 from starlette.concurrency import run_in_threadpool
 
-from edoc.errors import NotFound
+from edoc.errors import EdocError, NotFound
 from storage.registry import DocumentRecord
 
 from ._text import STRINGS, pick_lang
@@ -164,6 +164,7 @@ def _render(
     result=None,
     error: str | None = None,
     status_code: int = 200,
+    extra_headers: dict[str, str] | None = None,
 ) -> Response:
     home = request.app.state.edoc.home
     t = STRINGS[lang]
@@ -204,7 +205,7 @@ def _render(
         status_url=status_url,
     )
     body = html.encode()
-    headers = {**_PAGE_HEADERS, "Content-Language": lang}
+    headers = {**_PAGE_HEADERS, "Content-Language": lang, **(extra_headers or {})}
     if len(body) >= _GZIP_MIN and _accepts_gzip(request):
         # Safe to compress: the pages carry no secret (no cookie, no token) to leak.
         body, headers["Content-Encoding"] = gzip.compress(body, 6), "gzip"
@@ -242,10 +243,35 @@ async def check_upload_for(request: Request, doc_id: str, lang: str | None = Non
     return await _check(request, doc_id=doc_id, lang=pick_lang(lang))
 
 
+def _rate_limited(request: Request) -> int | None:
+    """Seconds to wait when this client has checked too many files lately, else None."""
+    limiter = getattr(request.app.state.edoc, "limiter", None)
+    if limiter is None:
+        return None
+    try:
+        limiter.check(request.client.host if request.client else "unknown")
+    except EdocError as exc:
+        if exc.http_status != 429:
+            raise
+        return int(getattr(exc, "retry_after", 60))
+    return None
+
+
 async def _check(request: Request, *, doc_id: str | None, lang: str) -> Response:
     services = request.app.state.edoc
     home = services.home
     t = STRINGS[lang]
+    wait = _rate_limited(request)  # checking a file costs CPU; the same buckets as the API
+    if wait is not None:
+        return _render(
+            request,
+            lang=lang,
+            doc_id=doc_id,
+            record=await run_in_threadpool(_lookup, home, doc_id) if doc_id else None,
+            error=t["rate_limited"].format(seconds=wait),
+            status_code=429,
+            extra_headers={"Retry-After": str(wait)},
+        )
     limit = home.settings.max_upload_bytes
     too_large = False
     upload = None

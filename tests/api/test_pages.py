@@ -229,6 +229,15 @@ def test_far_oversized_upload_still_gets_the_friendly_page(web):
     assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
 
 
+@pytest.mark.parametrize("api_settings", [{"rate_limit_per_minute": 1}])
+def test_too_many_checks_get_a_friendly_429_page(web, certificate):
+    record, pdf = certificate
+    assert upload(web, f"/verify/{record.id}", pdf).status_code == 200
+    r = upload(web, f"/verify/{record.id}", pdf)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    assert "โปรดลองใหม่" in r.text and VALID_TH in r.text
+
+
 def test_form_without_a_file_asks_for_one(web):
     r = web.post("/verify", data={"nothing": "here"})
     assert r.status_code == 400
