@@ -46,6 +46,9 @@ def check_ready(home: Home) -> None:
     home.store()
     home.templates()
     home.issuer()
+    opener = getattr(home, "revocation", None)
+    if callable(opener):
+        opener()  # CRL/OCSP service (None for an imported seal)
 
 
 def _pages(app: FastAPI) -> None:

@@ -88,7 +88,8 @@ class BodyTooLarge(StarletteHTTPException):
     """
 
     def __init__(self, limit: int):
-        super().__init__(413, f"the request body is larger than the limit of {limit} bytes")
+        super().__init__(413, f"the request body is larger than the limit of {limit} bytes "
+                              "(setting max_upload_bytes)")
         self.limit = limit
 
 

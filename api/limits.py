@@ -3,12 +3,14 @@
 The body limit is an ASGI middleware: a ``Content-Length`` over the limit is
 refused before any byte of the body is read, and a streamed (chunked) body is
 counted as it arrives and refused as soon as it passes the limit, so an
-oversized upload is never held in memory whole.
+oversized upload is never held in memory whole. Routes that never read the
+body answer as usual (the server then closes the connection unread).
 
 The rate limiter is a token bucket per client address, in process memory: with
 ``--workers N`` each worker keeps its own buckets, so a client gets up to N
-times the configured rate (documented in the README; a shared store such as
-Redis would be the next step if that matters).
+times the configured rate (a shared store such as Redis would be the next step
+if that matters). Behind a reverse proxy, uvicorn must trust its X-Forwarded-For
+(``edoc serve --forwarded-allow-ips``), or every client shares the proxy's bucket.
 """
 
 from __future__ import annotations
@@ -47,16 +49,17 @@ class BodyLimitMiddleware:
             return
         headers = Headers(scope=scope)
         limit = self.limit_for(headers)
-        declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            response = problem(413, "payload-too-large", _too_large(int(declared), limit),
-                               headers={"Connection": "close"})
-            await response(scope, receive, send)
-            return
+        declared = headers.get("content-length", "")
+        over = declared.isdigit() and int(declared) > limit
         received = 0
 
         async def limited_receive() -> Message:
             nonlocal received
+            if over:
+                # Refused before one byte is read (nor a 100-continue sent). Raised rather
+                # than answered here so that a route may answer in its own format (the
+                # HTML pages do); JSON routes get the problem from api.errors.
+                raise BodyTooLarge(limit)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
@@ -79,11 +82,6 @@ class BodyLimitMiddleware:
                 raise
             response = problem(413, "payload-too-large", str(exc.detail))
             await response(scope, receive, send)
-
-
-def _too_large(size: int, limit: int) -> str:
-    return (f"the request body ({size} bytes) is larger than the limit of {limit} bytes "
-            "(setting max_upload_bytes)")
 
 
 @dataclass

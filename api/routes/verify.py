@@ -7,20 +7,22 @@ verdict (``invalid``), not an error.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from starlette.datastructures import UploadFile
 
-from edoc.errors import DataInvalid, FieldError, NotFound
+from edoc.errors import NotFound
+from signing.report import VerificationReport
 from storage.errors import DocumentNotFound
 
 from ..deps import RateLimit, StateDep
 from ..errors import PayloadTooLarge, UnsupportedMediaType
 from ..models import DOC_ID_PATTERN, DocumentStatusPublic, problems
+from ..uploads import read_file_field
 
 router = APIRouter(prefix="/v1/verify", tags=["verification"], dependencies=[RateLimit])
 
@@ -56,24 +58,18 @@ async def verify_upload(request: Request, state: StateDep) -> JSONResponse:
     limit = state.settings.max_upload_bytes
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
-        async with request.form(max_files=1, max_fields=4) as form:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise DataInvalid([FieldError("file", "upload the PDF as the multipart file field `file`")])
-            # one byte more than allowed is enough to know it is too large
-            data = await upload.read(limit + 1)
-            name = upload.filename
+        data, name = await read_file_field(request, field="file", limit=limit)
     elif content_type in _RAW_TYPES:
-        data = await request.body()
-        name = None
+        data, name = await request.body(), None
+        if len(data) > limit:
+            raise PayloadTooLarge(f"the file is larger than the limit of {limit} bytes (setting max_upload_bytes)")
     else:
         raise UnsupportedMediaType(
             f"send the PDF as multipart/form-data (field `file`) or with Content-Type: application/pdf, "
             f"not {content_type or 'no Content-Type'}"
         )
-    if len(data) > limit:
-        raise PayloadTooLarge(f"the file is larger than the limit of {limit} bytes (setting max_upload_bytes)")
     report = await run_in_threadpool(state.verifier.verify, data, name=name)
+    report = _minimised(state, report)
     state.metrics.verifications.labels("upload", report.verdict).inc()
     return JSONResponse(report.to_dict())
 
@@ -111,3 +107,17 @@ def _document_type(state, record) -> str:
         return state.home.templates().get(record.template).title_in(record.lang)
     except NotFound:
         return record.template
+
+
+def _minimised(state, report: VerificationReport) -> VerificationReport:
+    """The report with the registry's document type as the template's title (no personal data)."""
+    status = report.registry
+    if status is None or status.status == "unknown" or not status.document_id:
+        return report
+    try:
+        record = state.registry.get(status.document_id)
+    except DocumentNotFound:
+        return report
+    return dataclasses.replace(
+        report, registry=dataclasses.replace(status, document_type=_document_type(state, record))
+    )

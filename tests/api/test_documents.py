@@ -64,6 +64,25 @@ def test_same_idempotency_key_with_different_data_is_a_conflict(client, keys, ap
     assert api_home.registry().count(agency=AGENCY) == 1
 
 
+def test_concurrent_retries_issue_once(live_server, keys, api_home):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    body = {"template": "certificate", "data": example_data(api_home), "lang": "th"}
+    headers = {**keys.issuer.headers, "Idempotency-Key": "race-1"}
+
+    def post(_):
+        return httpx.post(f"{live_server}/v1/documents", json=body, headers=headers, timeout=60)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(post, range(4)))
+    assert sorted(r.status_code for r in answers) == [200, 200, 200, 201]
+    assert len({r.json()["id"] for r in answers}) == 1
+    assert api_home.registry().count(agency=AGENCY) == 1
+    assert len(api_home.registry().audit.entries(event="document.issued")) == 1
+
+
 def test_without_idempotency_key_each_request_issues(client, keys, issue, api_home):
     a, b = issue(), issue()
     assert a["id"] != b["id"]

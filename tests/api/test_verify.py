@@ -27,6 +27,13 @@ def test_issued_document_verifies_valid_with_registry_status(client, document, p
     assert report["registry"]["document_id"] == document["id"]
 
 
+def test_report_names_the_document_type_without_personal_data(client, api_home, pdf):
+    r = client.post("/v1/verify", files={"file": ("c.pdf", pdf, "application/pdf")})
+    template = api_home.templates().get("certificate")
+    assert r.json()["registry"]["document_type"] == template.title_in("th")
+    assert template.examples["th"]["holder"]["name"] not in r.text
+
+
 def test_raw_pdf_body_is_accepted(client, pdf):
     r = client.post("/v1/verify", content=pdf, headers={"Content-Type": "application/pdf"})
     assert r.status_code == 200
@@ -74,6 +81,18 @@ def test_upload_is_not_stored(client, api_home, pdf):
     client.post("/v1/verify", files={"file": ("c.pdf", pdf + b"\n%", "application/pdf")})
     after = sorted(p.name for p in api_home.settings.objects_dir.rglob("*") if p.is_file())
     assert before == after
+
+
+def test_large_upload_is_held_in_memory_not_spooled_to_disk(client, monkeypatch):
+    import tempfile
+
+    def rollover(self):
+        raise AssertionError("the upload was about to be written to a temporary file")
+
+    monkeypatch.setattr(tempfile.SpooledTemporaryFile, "rollover", rollover)
+    r = client.post("/v1/verify", files={"file": ("big.pdf", b"%PDF-1.7\n" + b"0" * 3_000_000, "application/pdf")})
+    assert r.status_code == 200
+    assert r.json()["verdict"] == "invalid"
 
 
 def test_missing_file_field_is_named(client):
