@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
@@ -65,6 +66,10 @@ async def read_upload(request: Request, *, limit: int, field: str = "file") -> U
         form = await parser.parse()
     except MultiPartException:
         return None
+    except HTTPException as exc:  # an outer body limit (the app's middleware) stopped the stream
+        if exc.status_code == 413:
+            raise UploadTooLarge from exc
+        raise
     upload = form.get(field)
     try:
         if not isinstance(upload, UploadFile) or (not upload.filename and not upload.size):

@@ -214,13 +214,8 @@ def test_oversized_upload_is_refused_by_its_declared_length(web):
     assert r.status_code == 413 and "too large" in r.text
 
 
-@pytest.mark.xfail(
-    reason="api.limits.BodyLimitMiddleware answers a declared length over max_upload_bytes "
-    "+ 64 KiB with problem+json before the page can; the page handler enforces the same "
-    "limit while streaming, so the middleware could let the HTML form posts through",
-    strict=False,
-)
 def test_far_oversized_upload_still_gets_the_friendly_page(web):
+    """Over the app's own body limit too: the page, not the JSON API's problem document."""
     r = web.post(
         "/verify",
         content=b"x" * (UPLOAD_LIMIT + 128 * 1024),
@@ -236,6 +231,19 @@ def test_too_many_checks_get_a_friendly_429_page(web, certificate):
     r = upload(web, f"/verify/{record.id}", pdf)
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
     assert "โปรดลองใหม่" in r.text and VALID_TH in r.text
+
+
+def test_oversized_streamed_upload_is_stopped_while_it_arrives(web):
+    def chunks():  # no Content-Length: counted as it arrives
+        for _ in range((UPLOAD_LIMIT + 128 * 1024) // 8192):
+            yield b"x" * 8192
+
+    r = web.post(
+        "/verify",
+        content=chunks(),
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
 
 
 def test_form_without_a_file_asks_for_one(web):

@@ -75,9 +75,14 @@ def fontconfig_file(tmp_path_factory) -> Path:
     return conf
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path, fontconfig_file) -> Iterator:
-    """A headless chromium shared by the session's browser tests."""
+    """A headless chromium for one test module.
+
+    Module scope, not session: while Playwright's sync API is active it keeps an
+    event loop marked running on the main thread, and later tests that seal
+    (``asyncio.run``) would fail if it outlived this module.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
