@@ -10,8 +10,9 @@ from .conftest import plain_pdf
 
 
 @pytest.mark.parametrize("key_type", ["ecdsa-p256", "rsa-3072"])
-def test_pdfsig_reports_our_seal_valid_and_trusted(make_home, tmp_path, key_type):
-    home = make_home(key_type)
+def test_pdfsig_reports_our_seal_valid_and_trusted(make_home, tmp_path, key_type, pki_responder):
+    # pdfsig asks the OCSP responder named in the certificate, as a relying party would
+    home = pki_responder.serve(make_home(key_type))
     doc = tmp_path / "sealed.pdf"
     doc.write_bytes(home.sealer().seal(plain_pdf()))
     out = pdfsig(doc, nss_db(tmp_path / "nss", list(home.pki.trust_anchors)))
