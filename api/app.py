@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from edoc.home import Home
+from edoc.render import warm_up
 from edoc.settings import Settings
 from edoc.verification import Verifier
 
@@ -38,17 +39,14 @@ def check_ready(home: Home) -> None:
 
     Also warms the home's caches before requests run in threads at once.
     """
-    home.pki  # noqa: B018 - certificates parse
-    home.seal_signer  # noqa: B018 - the seal key decrypts
-    home.tsa  # noqa: B018 - the TSA key decrypts (when there is one)
+    home.check_keys()  # seal and TSA keys open and sign (file or PKCS#11 token)
     home.sealer()  # the configured level has its timestamper
     home.registry()  # reachable, schema migrated
     home.store()
     home.templates()
     home.issuer()
-    opener = getattr(home, "revocation", None)
-    if callable(opener):
-        opener()  # CRL/OCSP service (None for an imported seal)
+    home.revocation()  # CRL/OCSP service (None for an imported seal)
+    warm_up()  # fonts and the Thai dictionary, once per process, not in the first request
 
 
 def _pages(app: FastAPI) -> None:

@@ -44,6 +44,5 @@ class ServiceState:
 
     @property
     def revocation(self):
-        """The CA's CRL/OCSP service, or None when this build has none."""
-        opener = getattr(self.home, "revocation", None)
-        return opener() if callable(opener) else None
+        """The built-in CA's CRL/OCSP service, or None for an imported seal."""
+        return self.home.revocation()

@@ -124,16 +124,10 @@ def test_nothing_else_is_published(client, path):
 
 
 @pytest.fixture
-def revocation_app(api_home):
-    """The app on a home whose revocation service is available (wired by hand if Home lacks it)."""
-    from api.app import create_app
-
-    if not callable(getattr(api_home, "revocation", None)):
-        revocation = pytest.importorskip("certs.revocation")
-        service = revocation.RevocationService(api_home.settings.pki_dir,
-                                               passphrase=api_home.settings.passphrase())
-        api_home.revocation = lambda: service
-    return create_app(api_home.settings, home=api_home)
+def revocation_app(app):
+    """The app on a home with the built-in CA, so CRLs and OCSP are served."""
+    assert app.state.edoc.revocation is not None
+    return app
 
 
 def test_crl_is_published(revocation_app):
