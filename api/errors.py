@@ -27,7 +27,7 @@ from starlette.routing import Match
 
 from certs.errors import CertsError
 from edoc.errors import DataInvalid, EdocError, FieldError
-from signing.errors import SigningError
+from signing.errors import SigningError, TimestampError
 from storage.errors import StorageError
 
 log = logging.getLogger("api.errors")
@@ -180,7 +180,10 @@ async def _storage_error(request: Request, exc: StorageError) -> JSONResponse:
 
 
 async def _library_error(request: Request, exc: Exception) -> JSONResponse:
-    # certs/signing errors reaching a route are server-side (keys, TSA, sealing)
+    # certs/signing errors reaching a route are server-side (keys, TSA, sealing);
+    # an unreachable TSA is worth a retry (with the same Idempotency-Key)
+    if isinstance(exc, TimestampError):
+        return _server_fault(request, exc, 503, "tsa-unavailable")
     return _server_fault(request, exc, 500, "signing-failed")
 
 

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from edoc.errors import ConfigurationError
+from signing.errors import TimestampError
 
 PROBLEM = "application/problem+json"
 
@@ -42,6 +43,10 @@ def failing_client(app):
     def boom():
         raise RuntimeError("connection string postgresql://edoc:hunter2@db/edoc")
 
+    @app.get("/tsa-down")
+    def tsa_down():
+        raise TimestampError("http://tsa.example: connection refused")
+
     @app.get("/misconfigured")
     def misconfigured():
         raise ConfigurationError("emblem /etc/edoc/secret-path.png is missing")
@@ -57,6 +62,11 @@ def test_unexpected_error_is_a_500_problem_without_internals(failing_client, cap
     assert "hunter2" not in r.text and "Traceback" not in r.text
     assert body["reference"] in body["detail"]
     assert body["reference"] in caplog.text and "hunter2" in caplog.text  # the operator sees it
+
+
+def test_unreachable_tsa_is_a_503_to_retry(failing_client):
+    body = _is_problem(failing_client.get("/tsa-down"), 503, "tsa-unavailable")
+    assert "retry" in body["detail"] and "tsa.example" not in body["detail"]
 
 
 def test_server_side_domain_error_hides_its_details(failing_client):
