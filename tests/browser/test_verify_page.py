@@ -157,6 +157,7 @@ def test_pages_have_no_serious_accessibility_violations(
     page = context.new_page()
 
     def audit(label: str) -> list[dict]:
+        page.screenshot(path=screenshots / f"page-{label}.png", full_page=True)
         page.add_script_tag(path=str(axe_script))
         results = page.evaluate("async () => await axe.run(document)")
         (screenshots.parent / f"axe-{label}.json").write_text(
