@@ -552,19 +552,21 @@ class RevocationService:
     # -- OCSP -----------------------------------------------------------------------
 
     def responder(self, at: datetime | None = None) -> OcspResponder:
-        """The OCSP responder whose certificate is valid at ``at`` (default: the current one).
+        """The OCSP responder for answers as of ``at`` (default now).
 
-        Retired responder certificates (``retired/ocsp-*.pem``) answer for times
-        they were valid at, which evidence for a validation in the past needs.
+        The delegated responder certificate valid then (current, or retired for a
+        time in the past); when there is none (it lapsed, or ``at`` is beyond it)
+        the issuing CA signs its answers itself, as RFC 6960 §2.6 allows.
         """
-        candidates = [self.directory / "ocsp.pem"]
-        if at is not None:
-            candidates += sorted((self.directory / "retired").glob("ocsp-*[0-9].pem"), reverse=True)
-        for cert_path in candidates:
+        when = _utc(at) if at is not None else self.now()
+        retired = sorted((self.directory / "retired").glob("ocsp-*[0-9].pem"), reverse=True)
+        for cert_path in [self.directory / "ocsp.pem", *retired, self.directory / "issuing-ca.pem"]:
+            if not cert_path.exists():
+                continue
             cert = load_certificates(cert_path)[0]
-            if at is None or cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
+            if cert.not_valid_before_utc <= when <= cert.not_valid_after_utc:
                 return self._responder_for(cert_path)
-        raise RevocationError(f"no OCSP responder certificate was valid at {at:%Y-%m-%d %H:%M}")
+        raise RevocationError(f"no OCSP responder certificate is valid at {when:%Y-%m-%d %H:%M}")
 
     def _responder_for(self, cert_path: Path) -> OcspResponder:
         token = cert_path.stat().st_mtime

@@ -255,6 +255,9 @@ def test_evidence_says_nothing_about_expired_certificates(world_factory):
     assert [x509.load_der_x509_crl(c).issuer for c in found.crls] == [world.pki.root_ca.cert.subject]
 
 
-def test_ocsp_answers_are_not_made_for_times_without_a_valid_responder(world):
+def test_the_ca_answers_itself_when_no_responder_certificate_is_valid(world):
     when = datetime.now(UTC) + 3 * 365 * DAY  # the responder certificate lasts a year
-    assert world.revocation.evidence(at=when).ocsps == ()
+    answers = [ocsp.load_der_ocsp_response(d) for d in world.revocation.evidence(at=when).ocsps]
+    issuing = world.pki.issuing_ca.cert
+    assert answers and all(a.certificates == [issuing] for a in answers)
+    assert all(a.this_update_utc == when.replace(microsecond=0) for a in answers)
