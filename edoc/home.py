@@ -186,8 +186,12 @@ class Home:
         return SealSettings(
             level=level or self.settings.signing_level,  # type: ignore[arg-type]
             stamp_text="",
-            signature_size=self.settings.signature_size or _signature_room(self.pki.seal.cert),
+            signature_size=self.settings.signature_size or self._signature_room(),
         )
+
+    def _signature_room(self) -> int:
+        tsa = None if self.settings.tsa_url or self.pki.tsa is None else self.pki.tsa.cert
+        return _signature_room(self.pki.seal.cert, tsa, external_tsa=bool(self.settings.tsa_url))
 
     def sealer(self, level: str | None = None) -> Sealer:
         """A sealer at ``level`` (default: the configured level)."""
@@ -320,15 +324,19 @@ class Home:
         )
 
 
-def _signature_room(seal_cert) -> int:
+def _signature_room(seal_cert, tsa_cert=None, *, external_tsa: bool = False) -> int:
     """Hex digits to reserve for the CMS blob, so pyHanko signs once instead of twice.
 
     Measured: an ECDSA B-T blob with its chain and timestamp takes ~10,000 hex
-    digits, an RSA-3072 one ~19,000; the rest is headroom for longer names.
+    digits, an RSA-3072 one ~19,000, an ECDSA seal with an RSA-3072 TSA ~17,800;
+    the rest is headroom for longer names. The timestamp token is inside the blob,
+    so the TSA's key counts too (an external TSA's is unknown: assume RSA).
     """
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    return 32768 if isinstance(seal_cert.public_key(), rsa.RSAPublicKey) else 16384
+    certs = [c for c in (seal_cert, tsa_cert) if c is not None]
+    any_rsa = external_tsa or any(isinstance(c.public_key(), rsa.RSAPublicKey) for c in certs)
+    return 32768 if any_rsa else 16384
 
 
 def _open_store(settings: Settings):

@@ -94,9 +94,7 @@ def cmd_hsm_init(args) -> int:
         key = token.generate_key(
             key_type, label=config.key_label or f"edoc-{role}", key_id=config.key_id
         )
-        print(
-            f"generated {key_type} key {key.description} (id {key.key_id.hex() if key.key_id else '-'})"
-        )
+        print(f"generated {key_type} key {key.description}")
     settings = home.settings
     if args.csr:
         subject = subject_name(

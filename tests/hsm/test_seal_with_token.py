@@ -145,3 +145,11 @@ def test_issue_a_document_with_the_seal_in_the_token(make_hsm_home):
     pdf = home.issuer().pdf(issued.record)
     report = verify_pdf(pdf, policy=home.trust_policy())
     assert report.verdict == "valid", report.reasons
+
+
+def test_ecdsa_seal_with_an_rsa_tsa_key_in_the_token(make_hsm_home, token_keys):
+    # hsm-init lets the two roles have different key types; the timestamp token
+    # inside the seal is then RSA-sized
+    home = make_hsm_home("ecdsa-p256", pkcs11_tsa_key_label=token_keys["tsa-rsa-3072"])
+    report = verify_pdf(home.sealer().seal(plain_pdf()), policy=home.trust_policy())
+    assert report.verdict == "valid", report.reasons
