@@ -15,6 +15,8 @@ from ..home import Home
 from ._common import EXIT_OK, EXIT_USAGE, CliError, settings_from
 from .apikey_cmds import create_key
 
+_ANY = ("0.0.0.0", "::", "")
+
 
 def register(sub) -> None:
     """Add the command of this module."""
@@ -62,6 +64,9 @@ def cmd_serve(args) -> int:
     if settings.workers < 1:
         raise CliError("--workers must be at least 1", EXIT_USAGE)
     first = not (settings.pki_dir / "seal.pem").exists()
+    if first and "public_base_url" not in settings.model_fields_set and settings.host not in _ANY:
+        # the URL goes into the certificates' AIA/CRL links: make it the one being served
+        settings = settings.model_copy(update={"public_base_url": f"http://{settings.host}:{settings.port}"})
     home = Home.create(settings) if first else Home.open(settings)
     if first:
         print(f"created edoc home {home.path} with a built-in PKI", flush=True)

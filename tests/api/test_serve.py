@@ -15,8 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from cryptography import x509
+
+from tests.fixtures.pki import PASSPHRASE as HOME_PASSPHRASE
 
 PASSPHRASE = "serve-test-passphrase"
+
 
 
 def _free_port() -> int:
@@ -68,10 +72,9 @@ class Served:
         raise AssertionError("the service never became healthy:\n" + "\n".join(self.lines))
 
 
-def _env(home: Path, port: int, passphrase: str = PASSPHRASE) -> dict[str, str]:
+def _env(home: Path, passphrase: str = PASSPHRASE) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EDOC_", "PROMETHEUS_"))}
-    env.update(EDOC_HOME=str(home), EDOC_KEY_PASSPHRASE=passphrase,
-               EDOC_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", EDOC_AGENCY_ID="serve-agency")
+    env.update(EDOC_HOME=str(home), EDOC_KEY_PASSPHRASE=passphrase, EDOC_AGENCY_ID="serve-agency")
     return env
 
 
@@ -82,7 +85,7 @@ def _command(*args: str) -> list[str]:
 @contextmanager
 def serving(home: Path, *args: str, passphrase: str = PASSPHRASE) -> Iterator[Served]:
     port = _free_port()
-    proc = subprocess.Popen(_command("--port", str(port), *args), env=_env(home, port, passphrase),
+    proc = subprocess.Popen(_command("--port", str(port), *args), env=_env(home, passphrase),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         yield Served(proc, port)
@@ -99,6 +102,7 @@ def test_first_start_creates_home_and_one_admin_key(tmp_path):
     home = tmp_path / "home"
     with serving(home) as served:
         served.wait_for("created edoc home")
+        port = served.url.rsplit(":", 1)[1]
         served.wait_for("first admin API key")
         secret = served.wait_for("edoc_").strip()
         served.wait_for("edoc serving on")
@@ -107,6 +111,12 @@ def test_first_start_creates_home_and_one_admin_key(tmp_path):
         assert r.status_code == 200
         [admin] = r.json()
         assert admin["roles"] == ["admin"] and admin["agency"] == "serve-agency"
+        # with no public URL configured, the first start links the certificates to where it serves
+        assert f"public URL http://127.0.0.1:{port}" in served.lines[-1]
+        issuing = x509.load_der_x509_certificate(httpx.get(f"{served.url}/pki/issuing-ca.crt").content)
+        aia = issuing.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+        assert [d.access_location.value for d in aia if d.access_method.dotted_string.endswith(".2")] \
+            == [f"{served.url}/pki/root-ca.crt"]
     assert secret not in "".join(p.read_text(errors="ignore") for p in home.rglob("*")
                                  if p.is_file() and p.stat().st_size < 1_000_000)
     with serving(home) as again:
@@ -117,21 +127,19 @@ def test_first_start_creates_home_and_one_admin_key(tmp_path):
         assert len(r.json()) == 1
 
 
-def test_wrong_passphrase_fails_at_start_with_a_message(tmp_path):
-    home = tmp_path / "home"
-    with serving(home) as served:
-        served.wait_for("edoc serving on")
+def test_wrong_passphrase_fails_at_start_with_a_message(make_home):
+    home = make_home().path
     port = _free_port()
-    proc = subprocess.run(_command("--port", str(port)), env=_env(home, port, "wrong passphrase"),
+    proc = subprocess.run(_command("--port", str(port)), env=_env(home, "wrong passphrase"),
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert proc.stderr.startswith("edoc: ")
     assert "Traceback" not in proc.stderr
 
 
-def test_several_workers_share_the_home_and_aggregate_metrics(tmp_path):
-    home = tmp_path / "home"
-    with serving(home, "--workers", "2") as served:
+def test_several_workers_share_the_home_and_aggregate_metrics(make_home):
+    home = make_home().path
+    with serving(home, "--workers", "2", passphrase=HOME_PASSPHRASE) as served:
         secret = served.wait_for("edoc_").strip()
         served.wait_for("edoc serving on")
         served.wait_healthy()
