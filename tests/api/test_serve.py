@@ -22,7 +22,6 @@ from tests.fixtures.pki import PASSPHRASE as HOME_PASSPHRASE
 PASSPHRASE = "serve-test-passphrase"
 
 
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
