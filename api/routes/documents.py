@@ -87,6 +87,11 @@ def issue_document(
             f"this service seals documents for agency {issuer.agency_id!r}; "
             f"key {key.id} belongs to {key.agency!r}"
         )
+    template = state.home.templates().get(body.template)  # 404 listing the available ones
+    if body.lang is not None and body.lang not in template.languages:
+        # checked here so that every error from issue() below is about `data`
+        raise DataInvalid([FieldError(
+            "lang", f"template {template.name!r} renders {', '.join(template.languages)}, not {body.lang!r}")])
     try:
         doc = issuer.issue(body.template, body.data, lang=body.lang, level=body.level,
                            idempotency_key=idempotency_key, actor=key.id)

@@ -131,6 +131,14 @@ def test_unknown_level_names_the_field(client, keys, api_home):
     assert r.json()["errors"][0]["field"] == "level"
 
 
+def test_unsupported_language_names_the_field(client, keys, api_home):
+    body = {"template": "certificate", "data": example_data(api_home), "lang": "fr"}
+    r = client.post("/v1/documents", json=body, headers=keys.issuer.headers)
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json()["errors"]] == ["lang"]
+    assert "th" in r.json()["errors"][0]["message"]
+
+
 def test_invalid_json_is_a_422_naming_the_body(client, keys):
     r = client.post("/v1/documents", content=b"{not json",
                     headers={**keys.issuer.headers, "Content-Type": "application/json"})
