@@ -113,6 +113,7 @@ def cmd_hsm_init(args) -> int:
         raise CliError(
             "set EDOC_KEY_PASSPHRASE: the built-in CA key is needed to certify the token key"
         )
+    old = getattr(home.pki, role)
     cert = issue_credential(
         home.pki,
         role,
@@ -124,6 +125,7 @@ def cmd_hsm_init(args) -> int:
     )
     key.check_certificate(cert)
     _store_on_token(token, cert, key)
+    _audit(home, role, cert, old, key)
     print(
         f"{role} certificate: {cert.subject.rfc4514_string()}, valid until "
         f"{cert.not_valid_after_utc:%Y-%m-%d}, written to {home.settings.pki_dir / (role + '.pem')}"
@@ -139,6 +141,21 @@ def _store_on_token(token: Pkcs11Token, cert: x509.Certificate, key: TokenKey) -
         token.store_certificate(cert, label=key.label, key_id=key.key_id)
     except TokenError as exc:
         print(f"note: the certificate was not stored on the token ({exc.diagnostics()})")
+
+
+def _audit(home, role: Role, cert: x509.Certificate, old, key: TokenKey) -> None:
+    """Record the new certificate in the audit log, as ``edoc keys rollover`` does."""
+    home.registry().audit.append(
+        "ca.key-rollover",
+        actor="cli",
+        agency=home.settings.agency_id,
+        subject=role,
+        details={
+            "new_serial": f"{cert.serial_number:x}",
+            "old_serial": f"{old.cert.serial_number:x}" if old else None,
+            "key": f"pkcs11 {key.description}",
+        },
+    )
 
 
 def cmd_hsm_cert(args) -> int:
@@ -157,8 +174,10 @@ def cmd_hsm_cert(args) -> int:
     config = _token_config(home, role)
     key = TokenKey.open(config)
     key.check_certificate(cert)  # the certificate must be for this token key
+    old = getattr(home.pki, role)
     _install_certificate(home.settings.pki_dir, role, cert, chain, anchors)
     _store_on_token(key.token, cert, key)
+    _audit(home, role, cert, old, key)
     print(
         f"installed the {role} certificate {cert.subject.rfc4514_string()} for key {key.description}"
     )

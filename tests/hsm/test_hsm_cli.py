@@ -69,6 +69,8 @@ def test_hsm_init_generates_the_seal_key_and_the_home_seals_with_it(
     assert code == 0, err
     assert f"generated {key_type} key" in out and "Electronic Seal" in out
     assert not (home.settings.pki_dir / "seal.key.pem").exists()  # no seal key on disk any more
+    (entry,) = home.registry().audit.entries(event="ca.key-rollover")
+    assert entry.subject == "seal" and "pkcs11" in entry.details["key"]
     assert "VALID" in _sign_and_verify(cli, home, tmp_path)
     code, out, _ = cli(home, "keys", "check")
     assert code == 0 and "seal: OK, PKCS#11 token 'edoc-hsm'" in out and "tsa: OK" in out
