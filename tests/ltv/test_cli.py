@@ -126,13 +126,15 @@ def test_archive_renew_dry_run_from_the_command_line(cli, home, sealed):
 
 
 @pytest.mark.parametrize("level", ["B-LT", "B-LTA"])
-def test_pdfsig_still_reports_b_lt_signatures_valid(home, tmp_path, level):
+def test_pdfsig_still_reports_b_lt_signatures_valid(home, tmp_path, level, pki_responder):
+    pki_responder.serve(home)  # NSS asks our live OCSP responder, as any relying party would
     doc = tmp_path / f"{level}.pdf"
     doc.write_bytes(home.sealer(level).seal(plain_pdf()))
     out = pdfsig(doc, nss_db(tmp_path / "nss", list(home.pki.trust_anchors)))
     seal, *timestamps = out.split("Signature #")[1:]
     assert "Signature Field Name: edoc-seal" in seal
     assert "Signature Validation: Signature is Valid." in seal, out
+    assert "Certificate Validation: Certificate is Trusted." in seal, out
     # poppler 22 lists document timestamps but cannot check them ("unknown" type)
     assert len(timestamps) == (1 if level == "B-LTA" else 0), out
 
@@ -149,3 +151,12 @@ def test_b_lt_output_carries_its_validation_data(home):
     assert len(dss.crls) == 1  # the root CA's, for the issuing CA
     crl = x509.load_der_x509_crl(dss.crls[0].get_object().data)
     assert crl.issuer == home.pki.root_ca.cert.subject
+
+
+def test_pdfsig_learns_of_a_revoked_seal_from_our_responder(home, tmp_path, pki_responder):
+    pki_responder.serve(home)
+    doc = tmp_path / "sealed.pdf"
+    doc.write_bytes(home.sealer("B-T").seal(plain_pdf()))
+    home.revocation().revoke(home.pki.seal.cert, reason="key-compromise")
+    out = pdfsig(doc, nss_db(tmp_path / "nss", list(home.pki.trust_anchors)))
+    assert "Certificate has been Revoked." in out, out
