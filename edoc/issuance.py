@@ -152,7 +152,8 @@ class Issuer:
                 id=doc_id,
                 agency=self.agency_id,
                 template=tpl.name,
-                title=rendered.title,
+                # the document type, never the rendered title: that one may carry the holder's name
+                title=tpl.title_in(rendered.lang),
                 lang=rendered.lang,
                 sha256=stored.sha256,
                 size=stored.size,

@@ -54,6 +54,8 @@ def test_registry_row_records_what_the_issue_asks(home):
 
     assert hashlib.sha256(pdf).hexdigest() == record.sha256
     assert record.template == "certificate"
+    # the registry keeps the document type, never a title carrying the holder's full name
+    assert record.title == home.templates().get("certificate").title_in("th")
     assert record.agency == home.settings.agency_id
     assert record.status == "issued" and record.issued_at.tzinfo is not None
     # the full holder name never reaches the registry
