@@ -281,7 +281,7 @@ def build_crl(
         .next_update(next_update)
         .add_extension(x509.CRLNumber(number), critical=False)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()),
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
             critical=False,
         )
     )
@@ -294,7 +294,7 @@ def build_crl(
         if rev.reason != "unspecified":  # RFC 5280: omit rather than say unspecified
             entry = entry.add_extension(x509.CRLReason(REASONS[rev.reason]), critical=False)
         builder = builder.add_revoked_certificate(entry.build())
-    crl = builder.sign(issuer_key, signature_hash(issuer_key))
+    crl = builder.sign(issuer_key, signature_hash(issuer_key))  # type: ignore[arg-type]
     return crl.public_bytes(serialization.Encoding.DER)
 
 

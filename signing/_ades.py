@@ -179,6 +179,7 @@ async def _validate_at(
     # validation with time would fail it for the missing timestamp alone
     timestamped = next(extract_tst_data_iter(sig.signer_info, signed=False), None) is not None
     sig_spec = _with_dss_knowledge(spec.signature_validation_spec, sig.reader)
+    first: ades.AdESBasicValidationResult
     if timestamped:
         first = await ades.ades_with_time_validation(
             sig.signed_data,

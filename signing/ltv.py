@@ -88,7 +88,6 @@ class ValidationData:
         when = at or (self._clock() if self._clock is not None else None)
         certs = self._certificates() if self._certificates is not None else None
         evidence = self._revocation.evidence(at=when, certificates=certs)
-        kwargs = {"moment": when} if when is not None else {}
         return ValidationContext(
             trust_roots=[_asn1(c) for c in self._policy.trust_anchors],
             other_certs=[_asn1(c) for c in self._policy.other_certs],
@@ -97,7 +96,7 @@ class ValidationData:
             allow_fetching=self._allow_fetching,
             # an external TSA's status must come from the network; ours never does
             revocation_mode="soft-fail" if self._allow_fetching else "require",
-            **kwargs,
+            moment=when,  # None: now
         )
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from io import BytesIO
+from typing import Any
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -165,6 +166,7 @@ def _check_one(sig, context: Callable[[], ValidationContext], spec, at) -> Signa
     is_doc_ts = sig.sig_object_type == "/DocTimeStamp"
     kind = "document-timestamp" if is_doc_ts else "signature"
     outcome = None
+    status: Any
     try:
         if is_doc_ts:
             status = validate_pdf_timestamp(sig, validation_context=context())
