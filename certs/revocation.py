@@ -4,7 +4,13 @@ The certificates the CA issued are the ones in the PKI folder (current and
 ``retired/``); revocations are kept in ``revocation.json`` beside them, written
 atomically under a lock so the CLI and several service workers can share it.
 CRLs are regenerated on every revocation and when they get old; OCSP answers
-(RFC 6960) are signed by the delegated responder certificate.
+(RFC 6960) are signed by the delegated responder certificate. A key-compromise
+revocation is dated back to the compromise: the revocation time is what
+relying parties compare with a document's timestamp.
+
+:meth:`RevocationService.evidence` is what the rest of edoc consumes: OCSP
+answers and the root CRL as of a time, for the DSS of B-LT documents, for
+archive renewal and for our own verifier.
 
 >>> service = RevocationService(Path("/srv/edoc/pki"), passphrase=b"s3cret")  # doctest: +SKIP
 >>> service.revoke(pki.seal.cert, reason="key-compromise", at=when)  # doctest: +SKIP
@@ -27,18 +33,17 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509 import ocsp
+from cryptography.hazmat.primitives import serialization
 
 from .errors import CertsError, KeyLoadError, PkiNotFound
 from .keys import PrivateKey, load_certificates, load_private_key
+from .ocsp import CertStatus, OcspResponder
 from .profiles import signature_hash
 
 log = logging.getLogger(__name__)
 
 #: CAs of the built-in PKI that publish a CRL
 CRL_ISSUERS = ("issuing-ca", "root-ca")
-CrlIssuer = Literal["issuing-ca", "root-ca"]
 
 #: revocation reasons accepted on the command line (RFC 5280 §5.3.1); holds are not
 #: supported because a reversible revocation would undo proofs already embedded in documents
@@ -53,8 +58,6 @@ REASONS: dict[str, x509.ReasonFlags] = {
 }
 _DB_NAME = "revocation.json"
 _CRL_DIR = "crl"
-_OCSP_HASHES = {"sha1": hashes.SHA1(), "sha256": hashes.SHA256(), "sha384": hashes.SHA384(),
-                "sha512": hashes.SHA512()}
 
 
 class RevocationError(CertsError):
@@ -298,120 +301,6 @@ def build_crl(
     return crl.public_bytes(serialization.Encoding.DER)
 
 
-class OcspResponder:
-    """Answers OCSP requests for certificates of one CA, signed by a delegated responder."""
-
-    def __init__(
-        self,
-        *,
-        issuer_cert: x509.Certificate,
-        issuer_label: str,
-        responder_cert: x509.Certificate,
-        responder_key: PrivateKey,
-        database: CertificateDatabase,
-        settings: RevocationSettings = RevocationSettings(),
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ):
-        self._issuer = issuer_cert
-        self._label = issuer_label
-        self._cert = responder_cert
-        self._key = responder_key
-        self._db = database
-        self._settings = settings
-        self._clock = clock
-
-    def respond(self, request_der: bytes) -> bytes:
-        """A DER OCSPResponse for a DER OCSPRequest; never raises for bad input."""
-        try:
-            request = ocsp.load_der_ocsp_request(request_der)
-            algorithm = request.hash_algorithm
-        except Exception:  # garbage, several requests in one, unknown hash...
-            return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
-        if not self._is_issuer(request, algorithm):
-            return _unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED)
-        try:
-            nonce = request.extensions.get_extension_for_class(x509.OCSPNonce).value
-        except x509.ExtensionNotFound:
-            nonce = None
-        return self.answer(
-            request.serial_number,
-            algorithm=algorithm,
-            name_hash=request.issuer_name_hash,
-            key_hash=request.issuer_key_hash,
-            nonce=nonce,
-        )
-
-    def answer(
-        self,
-        serial: int,
-        *,
-        algorithm: hashes.HashAlgorithm | None = None,
-        name_hash: bytes | None = None,
-        key_hash: bytes | None = None,
-        nonce: x509.OCSPNonce | None = None,
-        at: datetime | None = None,
-    ) -> bytes:
-        """A signed answer about the certificate with this serial, as of ``at`` (default now)."""
-        algorithm = algorithm or hashes.SHA1()  # what RFC 6960 clients expect by default
-        name_hash = name_hash or _digest(algorithm, self._issuer.subject.public_bytes())
-        key_hash = key_hash or _digest(algorithm, _public_key_bits(self._issuer))
-        now = _utc(at or self._clock()).replace(microsecond=0)
-        state = self._db.status(self._label, serial, at=now)
-        status = {
-            "good": ocsp.OCSPCertStatus.GOOD,
-            "revoked": ocsp.OCSPCertStatus.REVOKED,
-            "unknown": ocsp.OCSPCertStatus.UNKNOWN,
-        }[state.status]
-        rev = state.revocation
-        builder = (
-            ocsp.OCSPResponseBuilder()
-            .add_response_by_hash(
-                issuer_name_hash=name_hash,
-                issuer_key_hash=key_hash,
-                serial_number=serial,
-                algorithm=algorithm,
-                cert_status=status,
-                this_update=now,
-                next_update=now + self._settings.ocsp_validity,
-                revocation_time=rev.revoked_at if rev else None,
-                revocation_reason=(
-                    REASONS[rev.reason] if rev and rev.reason != "unspecified" else None
-                ),
-            )
-            .responder_id(ocsp.OCSPResponderEncoding.HASH, self._cert)
-            .certificates([self._cert])
-        )
-        if nonce is not None:
-            builder = builder.add_extension(nonce, critical=False)
-        response = builder.sign(self._key, signature_hash(self._key))
-        return response.public_bytes(serialization.Encoding.DER)
-
-    def _is_issuer(self, request: ocsp.OCSPRequest, algorithm: hashes.HashAlgorithm) -> bool:
-        return request.issuer_name_hash == _digest(
-            algorithm, self._issuer.subject.public_bytes()
-        ) and request.issuer_key_hash == _digest(algorithm, _public_key_bits(self._issuer))
-
-
-def _unsuccessful(status: ocsp.OCSPResponseStatus) -> bytes:
-    return ocsp.OCSPResponseBuilder.build_unsuccessful(status).public_bytes(
-        serialization.Encoding.DER
-    )
-
-
-def _digest(algorithm: hashes.HashAlgorithm, data: bytes) -> bytes:
-    h = hashes.Hash(algorithm)
-    h.update(data)
-    return h.finalize()
-
-
-def _public_key_bits(cert: x509.Certificate) -> bytes:
-    """The subjectPublicKey BIT STRING contents (what OCSP's issuerKeyHash covers)."""
-    from asn1crypto import x509 as asn1_x509
-
-    parsed = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-    return parsed.public_key["public_key"].contents[1:]  # drop the unused-bits octet
-
-
 class RevocationService:
     """The built-in CA's revocation services over one PKI folder; share one per process.
 
@@ -500,12 +389,6 @@ class RevocationService:
             return self.refresh_crls(force=data is None, only=name)[name]
         return data
 
-    def published_crls(self) -> tuple[bytes, ...]:
-        """The CRLs on disk as they are, never signing (for verifiers)."""
-        return tuple(
-            self.crl_path(n).read_bytes() for n in CRL_ISSUERS if self.crl_path(n).exists()
-        )
-
     def refresh_crls(self, *, force: bool = False, only: str | None = None) -> dict[str, bytes]:
         """Regenerate the CRLs that are due (all with ``force``); returns the current ones."""
         out: dict[str, bytes] = {}
@@ -576,15 +459,22 @@ class RevocationService:
                 key_path = cert_path.with_name(cert_path.name[: -len(".pem")] + ".key.pem")
                 responder = OcspResponder(
                     issuer_cert=load_certificates(self.directory / "issuing-ca.pem")[0],
-                    issuer_label="issuing-ca",
                     responder_cert=load_certificates(cert_path)[0],
                     responder_key=load_private_key(key_path, passphrase=self._passphrase),
-                    database=self.database,
-                    settings=self.settings,
+                    status_of=self._ocsp_status,
+                    validity=self.settings.ocsp_validity,
                     clock=self._clock,
                 )
                 cached = self._responders[cert_path] = (token, responder)
             return cached[1]
+
+    def _ocsp_status(self, serial: int, at: datetime) -> CertStatus:
+        state = self.database.status("issuing-ca", serial, at=at)
+        rev = state.revocation
+        if rev is None:
+            return CertStatus(state.status)  # type: ignore[arg-type]
+        flag = REASONS[rev.reason] if rev.reason != "unspecified" else None
+        return CertStatus("revoked", rev.revoked_at, flag)
 
     def ocsp_response(self, der_request: bytes) -> bytes:
         """Answer a DER OCSP request (what ``POST /ocsp`` serves)."""
