@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from signing.seal import Sealer
+from storage.audit import AuditEvent
 from storage.objects import ObjectStore
 from storage.registry import DocumentRecord, Registry
 
@@ -162,17 +163,18 @@ class Issuer:
                 issued_at=now,
                 idempotency_key=idempotency_key,
                 request_hash=req_hash,
-            )
+            ),
+            # the row and its audit entry commit together, or neither does
+            audit=AuditEvent(
+                "document.issued",
+                actor=actor,
+                agency=self.agency_id,
+                subject=doc_id,
+                details={"template": tpl.name, "sha256": stored.sha256, "level": sealer.settings.level},
+            ),
         )
         if not created:  # a concurrent retry won the race; ours stays an orphan object
             return self._retry(record, req_hash)
-        self._registry.audit.append(
-            "document.issued",
-            actor=actor,
-            agency=self.agency_id,
-            subject=doc_id,
-            details={"template": tpl.name, "sha256": stored.sha256, "level": record.level},
-        )
         return IssuedDocument(record, url, self.holder_token(doc_id), True)
 
     def _retry(self, earlier: DocumentRecord, req_hash: str) -> IssuedDocument:
@@ -208,13 +210,16 @@ class Issuer:
         """Mark a document revoked (never deleted); the first revocation stands."""
         if not reason or not reason.strip():
             raise EdocError("a revocation needs a reason")
-        self.get(doc_id, agency=agency)
-        record = self._registry.revoke(doc_id, reason=reason.strip(), at=self._clock())
-        self._registry.audit.append(
-            "document.revoked",
-            actor=actor,
-            agency=record.agency,
-            subject=doc_id,
-            details={"reason": record.revocation_reason},
+        owner = self.get(doc_id, agency=agency).agency
+        return self._registry.revoke(
+            doc_id,
+            reason=reason.strip(),
+            at=self._clock(),
+            audit=AuditEvent(
+                "document.revoked",
+                actor=actor,
+                agency=owner,
+                subject=doc_id,
+                details={"reason": reason.strip()},
+            ),
         )
-        return record

@@ -163,6 +163,50 @@ def _anchor(row) -> AuditAnchor:
     return AuditAnchor(id=row.id, seq=row.seq, head_hash=row.head_hash, at=row.at, token=bytes(row.token))
 
 
+@dataclass(frozen=True)
+class AuditEvent:
+    """An entry to append, not yet chained (used to append in the same transaction as a change)."""
+
+    event: str
+    """What happened, e.g. ``document.issued``."""
+    actor: str
+    """Who did it (API key id, ``cli``, ``system``)."""
+    agency: str | None = None
+    """The agency it concerns."""
+    subject: str | None = None
+    """What it concerns, e.g. a document id."""
+    details: Mapping[str, Any] | None = None
+    """Extra facts (JSON-serialisable)."""
+
+
+def append_in(conn, record: AuditEvent) -> AuditEntry:
+    """Append ``record`` inside the caller's write transaction ``conn``.
+
+    The change and its audit entry then commit together or not at all, so a crash
+    can never leave a registered document without its ``document.issued`` entry.
+    """
+    if not record.event or not record.actor:
+        raise ValueError("an audit entry needs an event and an actor")
+    details_text = canonical_json(dict(record.details or {}))
+    # Locking the head row serialises appenders across processes
+    # (SQLite: the write transaction does), so the chain never forks.
+    head = conn.execute(sa.select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
+    fields = dict(
+        seq=head.seq + 1,
+        at=datetime.now(UTC),
+        event=record.event,
+        actor=record.actor,
+        agency=record.agency,
+        subject=record.subject,
+        details=json.loads(details_text),
+        prev_hash=head.hash,
+    )
+    entry = AuditEntry(**fields, hash=entry_hash(**fields))
+    conn.execute(audit_entries.insert().values(**{**fields, "details": details_text, "hash": entry.hash}))
+    conn.execute(audit_head.update().where(audit_head.c.id == 1).values(seq=entry.seq, hash=entry.hash))
+    return entry
+
+
 class AuditLog:
     """The audit log in a registry's database (normally reached as ``registry.audit``)."""
 
@@ -179,31 +223,9 @@ class AuditLog:
         details: Mapping[str, Any] | None = None,
     ) -> AuditEntry:
         """Add an entry at the head of the chain; safe from many processes at once."""
-        if not event or not actor:
-            raise ValueError("an audit entry needs an event and an actor")
-        details_text = canonical_json(dict(details or {}))
+        record = AuditEvent(event, actor=actor, agency=agency, subject=subject, details=details)
         with write_tx(self._engine) as conn:
-            # Locking the head row serialises appenders across processes
-            # (SQLite: the write transaction does), so the chain never forks.
-            head = conn.execute(
-                sa.select(audit_head).where(audit_head.c.id == 1).with_for_update()
-            ).one()
-            fields = dict(
-                seq=head.seq + 1,
-                at=datetime.now(UTC),
-                event=event,
-                actor=actor,
-                agency=agency,
-                subject=subject,
-                details=json.loads(details_text),
-                prev_hash=head.hash,
-            )
-            entry = AuditEntry(**fields, hash=entry_hash(**fields))
-            conn.execute(audit_entries.insert().values(**{**fields, "details": details_text, "hash": entry.hash}))
-            conn.execute(
-                audit_head.update().where(audit_head.c.id == 1).values(seq=entry.seq, hash=entry.hash)
-            )
-        return entry
+            return append_in(conn, record)
 
     def entries(
         self,

@@ -31,11 +31,12 @@ from storage import _apikeys
 from storage._apikeys import ROLES, ApiKey
 from storage._base import check_key
 from storage._db import create_engine, read_tx, upgrade, write_tx
+from storage.audit import AuditEvent, append_in
 from storage.errors import ApiKeyNotFound, Conflict, DocumentNotFound
 from storage.models import document_versions, documents
 
 if TYPE_CHECKING:
-    from storage.audit import AuditLog
+    from storage.audit import AuditLog  # noqa: F401 - the cached property's type
 
 __all__ = ["ROLES", "ApiKey", "DocumentRecord", "DocumentVersion", "Registry"]
 
@@ -160,8 +161,10 @@ class Registry:
 
     # -- documents -------------------------------------------------------------------
 
-    def record_issued(self, record: DocumentRecord) -> tuple[DocumentRecord, bool]:
-        """Register a new document and its version 1.
+    def record_issued(
+        self, record: DocumentRecord, *, audit: AuditEvent | None = None
+    ) -> tuple[DocumentRecord, bool]:
+        """Register a new document and its version 1 (and ``audit``, in the same transaction).
 
         Returns ``(record, True)``, or ``(existing, False)`` when the agency already
         used ``record.idempotency_key``: the earlier document wins, whichever process
@@ -181,6 +184,8 @@ class Registry:
                         created_at=record.issued_at,
                     )
                 )
+                if audit is not None:
+                    append_in(conn, audit)
         except IntegrityError as exc:
             if record.idempotency_key is not None:
                 existing = self.find_idempotent(record.agency, record.idempotency_key)
@@ -259,17 +264,30 @@ class Registry:
         with read_tx(self._engine) as conn:
             return int(conn.execute(query).scalar_one())
 
-    def revoke(self, doc_id: str, *, reason: str, at: datetime | None = None) -> DocumentRecord:
-        """Mark the document revoked; revoking again keeps the first time and reason."""
+    def revoke(
+        self,
+        doc_id: str,
+        *,
+        reason: str,
+        at: datetime | None = None,
+        audit: AuditEvent | None = None,
+    ) -> DocumentRecord:
+        """Mark the document revoked; revoking again keeps the first time and reason.
+
+        ``audit`` is appended in the same transaction, and only by the revocation
+        that took effect.
+        """
         if not reason or not reason.strip():
             raise ValueError("a revocation needs a reason")
         at = _aware(at or datetime.now(UTC), "at")
         with write_tx(self._engine) as conn:
-            conn.execute(
+            changed = conn.execute(
                 documents.update()
                 .where(documents.c.id == doc_id, documents.c.status == "issued")
                 .values(status="revoked", revoked_at=at, revocation_reason=reason)
-            )
+            ).rowcount
+            if changed and audit is not None:
+                append_in(conn, audit)
             row = conn.execute(sa.select(documents).where(documents.c.id == doc_id)).first()
         if row is None:
             raise DocumentNotFound(doc_id)
