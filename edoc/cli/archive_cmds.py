@@ -18,8 +18,9 @@ from cryptography import x509
 from certs.keys import load_certificate
 from certs.pki import issue_credential
 from certs.revocation import REASONS, RevocationError
+from signing.ltv import AlgorithmSchedule
 
-from ..archive import ArchiveRenewal
+from ..archive import ArchiveRenewal, RenewalSettings
 from ._common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, CliError, open_home
 from .sign_cmds import parse_when
 
@@ -41,6 +42,14 @@ def register(sub) -> None:
     r.add_argument("--dry-run", action="store_true", help="only list the documents that are due")
     r.add_argument("--limit", type=int, help="renew at most this many documents in this run")
     r.add_argument("--json", action="store_true", help="print the results as JSON")
+    r.add_argument(
+        "--retire",
+        action="append",
+        default=[],
+        metavar="DIGEST=DATE",
+        help="a digest algorithm retired from DATE (e.g. sha256=2035-01-01): documents whose "
+        "last timestamp uses it are renewed with a stronger one; repeatable",
+    )
     r.set_defaults(func=cmd_archive_renew)
 
     ca = _group(sub, "ca", "the built-in certificate authority: revocation and CRLs")
@@ -99,9 +108,10 @@ def cmd_archive_renew(args) -> int:
     def ask_stop(signum, frame):  # finish the current document, then stop
         stop["asked"] = True
 
+    settings = RenewalSettings(schedule=AlgorithmSchedule(retire=_retirements(args.retire)))
     previous = signal.signal(signal.SIGTERM, ask_stop)
     try:
-        summary = ArchiveRenewal.for_home(home).run(
+        summary = ArchiveRenewal.for_home(home, settings=settings).run(
             before=before, dry_run=args.dry_run, limit=args.limit, should_stop=lambda: stop["asked"]
         )
     finally:
@@ -144,6 +154,17 @@ def cmd_archive_renew(args) -> int:
             + (" (stopped early)" if summary.interrupted else "")
         )
     return EXIT_OK if summary.ok else EXIT_FAIL
+
+
+def _retirements(items: list[str]) -> dict[str, datetime]:
+    retire = {}
+    for item in items:
+        name, sep, when = item.partition("=")
+        if not sep or name.lower() not in ("sha256", "sha384", "sha512"):
+            raise CliError(f"--retire takes DIGEST=DATE with sha256, sha384 or sha512: {item!r}",
+                           EXIT_USAGE)
+        retire[name.lower()] = parse_when(when)
+    return retire
 
 
 # -- ca revoke-cert / crl -----------------------------------------------------------

@@ -123,6 +123,8 @@ def test_archive_renew_dry_run_from_the_command_line(cli, home, sealed):
     assert report["checked"] == 0 and report["results"] == []
     code, _, err = cli("archive", "renew", "--before", _at(timedelta(days=20 * 365)))
     assert code == 1 and "roll the TSA key over first" in err
+    code, _, err = cli("archive", "renew", "--retire", "md5=2030-01-01")
+    assert code == 2 and "DIGEST=DATE" in err
 
 
 @pytest.mark.parametrize("level", ["B-LT", "B-LTA"])
@@ -160,3 +162,31 @@ def test_pdfsig_learns_of_a_revoked_seal_from_our_responder(home, tmp_path, pki_
     home.revocation().revoke(home.pki.seal.cert, reason="key-compromise")
     out = pdfsig(doc, nss_db(tmp_path / "nss", list(home.pki.trust_anchors)))
     assert "Certificate has been Revoked." in out, out
+
+
+def test_archive_renew_from_the_command_line_keeps_a_b_t_document_valid(cli, home, tmp_path):
+    from storage.registry import DocumentRecord
+
+    sealed = home.sealer("B-T").seal(plain_pdf())
+    stored = home.store().put(sealed)
+    home.registry().record_issued(
+        DocumentRecord(
+            id="doc-cli", agency=home.settings.agency_id, template="certificate",
+            title="Certificate", lang="en", sha256=stored.sha256, size=stored.size,
+            level="B-T", holder_masked="x", issued_at=datetime.now(UTC),
+        )
+    )
+    code, out, err = cli("archive", "renew", "--before", _at(timedelta(days=3 * 365 + 30)),
+                         "--json")
+    assert code == 0, err
+    (result,) = json.loads(out)["results"]
+    assert result["outcome"] == "renewed" and result["version"] == 2
+    renewed = tmp_path / "renewed.pdf"
+    renewed.write_bytes(home.store().get(result["new_sha256"]))
+    later = _at(timedelta(days=3 * 365 + 60))  # after the seal certificate expired
+    code, out, _ = cli("verify", "--at", later, str(renewed))
+    assert code == 0, out
+    old = tmp_path / "old.pdf"
+    old.write_bytes(sealed)
+    code, out, _ = cli("verify", "--at", later, str(old))
+    assert code == 1 and "INDETERMINATE/OUT_OF_BOUNDS_NO_POE" in out
