@@ -146,6 +146,12 @@ class Issuer:
         )
         sealer = self._sealer_for(level or tpl.level)
         sealed = sealer.seal(rendered.pdf, stamp_box=rendered.stamp_box)
+        if idempotency_key is not None:
+            # A concurrent retry may have finished while we rendered and sealed: look
+            # again before writing, so a lost race rarely leaves an orphan object.
+            earlier = self._registry.find_idempotent(self.agency_id, idempotency_key)
+            if earlier is not None:
+                return self._retry(earlier, req_hash)
         # The object first, always (the store applies the retention policy it was given).
         stored = self._store.put(sealed)
         record, created = self._registry.record_issued(
