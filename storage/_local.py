@@ -45,7 +45,9 @@ class LocalObjectStore(ObjectStore):
             raise StorageUnavailable(f"cannot create object store directory {self.root}") from exc
         if not _warned:
             _warned = True
-            log.warning(
+            # info, not warning: every CLI command opens the store; `edoc serve` tells
+            # the operator once, at start-up, where it matters.
+            log.info(
                 "LocalObjectStore keeps objects on one machine's disk without retention "
                 "locks; use S3ObjectStore for production"
             )

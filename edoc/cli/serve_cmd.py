@@ -77,6 +77,9 @@ def cmd_serve(args) -> int:
     s = home.settings
     print(f"edoc serving on http://{s.host}:{s.port} (public URL {s.public_base_url}, "
           f"{s.workers} worker{'s' if s.workers != 1 else ''})", flush=True)
+    if s.storage_backend == "local":
+        print(f"storage: local folder {s.objects_dir} and {s.effective_database_url.split(':')[0]} "
+              "(one machine, no retention locks; use S3 and PostgreSQL in production)", flush=True)
     proxy = {"forwarded_allow_ips": args.forwarded_allow_ips} if args.forwarded_allow_ips else {}
     if s.workers == 1:
         uvicorn.run(app, host=s.host, port=s.port, log_level=args.log_level, **proxy)
