@@ -12,7 +12,6 @@ further signatures, timestamps and validation data) at PAdES level B-T.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
@@ -26,6 +25,7 @@ from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator import ValidationContext
 
+from ._aio import run_sync
 from .errors import SealError, TimestampError
 
 Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
@@ -101,7 +101,7 @@ class Sealer:
 
     def seal(self, pdf: bytes, *, stamp_box: StampBox | None = None) -> bytes:
         """Seal ``pdf`` and return the signed file (synchronous)."""
-        return asyncio.run(self.async_seal(pdf, stamp_box=stamp_box))
+        return run_sync(self.async_seal(pdf, stamp_box=stamp_box))
 
     async def async_seal(self, pdf: bytes, *, stamp_box: StampBox | None = None) -> bytes:
         """Seal ``pdf`` and return the signed file."""

@@ -10,6 +10,7 @@ from asn1crypto import tsp
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
+from ._aio import run_sync
 from .errors import TimestampError
 from .tsa import TimeStampAuthority
 
@@ -34,10 +35,8 @@ def http_timestamper(url: str, *, timeout: float = 10.0) -> TimeStamper:
 
 def timestamp_digest(timestamper: TimeStamper, digest: bytes, algorithm: str = "sha256") -> bytes:
     """Timestamp a digest and return the DER token (used to anchor the audit log)."""
-    import asyncio
-
     try:
-        token = asyncio.run(timestamper.async_timestamp(digest, algorithm))
+        token = run_sync(timestamper.async_timestamp(digest, algorithm))
     except (TimestampRequestError, OSError) as exc:
         raise TimestampError(f"the TSA did not grant a timestamp: {exc}") from exc
     return token.dump()

@@ -10,7 +10,6 @@ PKIStatus ``rejection`` and the matching failure bit, as RFC 3161 §2.4.2 asks.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from datetime import UTC, datetime
 from asn1crypto import algos, cms, tsp, x509
 from pyhanko.sign.signers import Signer
 
+from ._aio import run_sync
 from .serials import SerialCounter
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class TimeStampAuthority:
 
     def respond(self, request_der: bytes) -> bytes:
         """Answer one DER TimeStampReq with a DER TimeStampResp (synchronous)."""
-        return asyncio.run(self.async_respond(request_der))
+        return run_sync(self.async_respond(request_der))
 
     async def async_respond(self, request_der: bytes) -> bytes:
         """Answer one DER TimeStampReq with a DER TimeStampResp."""
