@@ -191,7 +191,12 @@ class Home:
 
     def _signature_room(self) -> int:
         tsa = None if self.settings.tsa_url or self.pki.tsa is None else self.pki.tsa.cert
-        return _signature_room(self.pki.seal.cert, tsa, external_tsa=bool(self.settings.tsa_url))
+        return _signature_room(
+            self.pki.seal.cert,
+            tsa,
+            external_tsa=bool(self.settings.tsa_url),
+            content_timestamp=SealSettings.content_timestamp,
+        )
 
     def sealer(self, level: str | None = None) -> Sealer:
         """A sealer at ``level`` (default: the configured level)."""
@@ -324,19 +329,24 @@ class Home:
         )
 
 
-def _signature_room(seal_cert, tsa_cert=None, *, external_tsa: bool = False) -> int:
+def _signature_room(
+    seal_cert, tsa_cert=None, *, external_tsa: bool = False, content_timestamp: bool = True
+) -> int:
     """Hex digits to reserve for the CMS blob, so pyHanko signs once instead of twice.
 
     Measured: an ECDSA B-T blob with its chain and timestamp takes ~10,000 hex
     digits, an RSA-3072 one ~19,000, an ECDSA seal with an RSA-3072 TSA ~17,800;
     the rest is headroom for longer names. The timestamp token is inside the blob,
     so the TSA's key counts too (an external TSA's is unknown: assume RSA).
+    A content timestamp (SealSettings.content_timestamp) is a second token in the
+    blob: with 64-byte Thai names, ECDSA 18,400 and RSA-3072 32,100 digits in all.
     """
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     certs = [c for c in (seal_cert, tsa_cert) if c is not None]
     any_rsa = external_tsa or any(isinstance(c.public_key(), rsa.RSAPublicKey) for c in certs)
-    return 32768 if any_rsa else 16384
+    room = 32768 if any_rsa else 16384
+    return room + (room // 2 if content_timestamp else 0)
 
 
 def _open_store(settings: Settings):

@@ -12,6 +12,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from edoc.cli import main
+from edoc.home import Home
+from edoc.settings import Settings
+from signing.validate import verify_pdf
 from tests.signing.conftest import plain_pdf
 from tests.tools import nss_db, pdfsig, require, run, write_pem
 
@@ -190,3 +193,14 @@ def test_archive_renew_from_the_command_line_keeps_a_b_t_document_valid(cli, hom
     old.write_bytes(sealed)
     code, out, _ = cli("verify", "--at", later, str(old))
     assert code == 1 and "INDETERMINATE/OUT_OF_BOUNDS_NO_POE" in out
+
+
+@pytest.mark.parametrize("key_type", ["ecdsa-p256", "rsa-3072"])
+def test_the_longest_agency_names_fit_the_room_reserved_for_two_timestamps(tmp_path, key_type,
+                                                                         monkeypatch):
+    monkeypatch.setenv("EDOC_KEY_PASSPHRASE", "long-names")
+    name = "x" * 40  # "<name> Time-Stamping Authority" is then 64 bytes, the most a CN holds
+    home = Home.create(Settings(home=tmp_path / "home", agency_name_en=name, key_type=key_type,
+                                public_base_url="https://edoc-verification.example.go.th"))
+    sealed = home.sealer("B-T").seal(plain_pdf())  # signs once, into the reserved room
+    assert verify_pdf(sealed, policy=home.trust_policy()).verdict == "valid"
