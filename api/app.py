@@ -65,8 +65,20 @@ def _pages(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state = app.state.edoc
+    anchorer = None
+    minutes = state.settings.audit_anchor_minutes
+    if minutes > 0:
+        from edoc.audit import AuditAnchorer
+
+        # several workers may anchor the same head: harmless, the proof only gets stronger
+        anchorer = AuditAnchorer(
+            state.registry.audit, state.home.timestamper(), interval=minutes * 60
+        ).start()
     yield
-    app.state.edoc.registry.close()
+    if anchorer is not None:
+        anchorer.stop()
+    state.registry.close()
 
 
 def create_app(settings: Settings | None = None, *, home: Home | None = None) -> FastAPI:

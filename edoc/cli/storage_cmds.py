@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from ._common import EXIT_FAIL, EXIT_OK, open_home
+from ._common import EXIT_FAIL, EXIT_OK, open_home, read_input_file
 
 
 def register(sub) -> None:
@@ -35,9 +35,17 @@ def register(sub) -> None:
     v = a_sub.add_parser("verify", help="recompute the chain; exit 1 if it is broken")
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=cmd_audit_verify)
-    e = a_sub.add_parser("export", help="write entries and anchors as JSON lines")
-    e.add_argument("--out", help="file to write (default: stdout)")
+    e = a_sub.add_parser(
+        "export", help="write entries and anchors as JSON lines, sealed (FILE.p7s) with --out"
+    )
+    e.add_argument("--out", help="file to write (default: stdout, unsigned)")
     e.set_defaults(func=cmd_audit_export)
+    an = a_sub.add_parser("anchor", help="timestamp the chain's head with the TSA now")
+    an.set_defaults(func=cmd_audit_anchor)
+    c = a_sub.add_parser("check-export", help="verify a signed export's seal and hash chain")
+    c.add_argument("export")
+    c.add_argument("--signature", help="detached signature (default: EXPORT.p7s)")
+    c.set_defaults(func=cmd_audit_check_export)
 
 
 def _jsonable(value):
@@ -108,11 +116,47 @@ def cmd_audit_verify(args) -> int:
 
 
 def cmd_audit_export(args) -> int:
-    audit = open_home(args).registry().audit
-    if args.out:
-        with open(args.out, "x", encoding="utf-8") as fh:
-            count = audit.export(fh)
-        print(f"wrote {count} entries to {args.out}", file=sys.stderr)
-    else:
+    home = open_home(args)
+    audit = home.registry().audit
+    if not args.out:
         audit.export(sys.stdout)
+        return EXIT_OK
+    from ..audit import signed_export
+
+    out = Path(args.out)
+    data, signature = signed_export(audit, signer=home.seal_signer, timestamper=home.timestamper())
+    with open(out, "xb") as fh:
+        fh.write(data)
+    Path(f"{out}.p7s").write_bytes(signature)
+    entries = sum(1 for line in data.splitlines() if b'"type":"entry"' in line)
+    print(f"wrote {entries} entries to {out}, sealed in {out}.p7s", file=sys.stderr)
     return EXIT_OK
+
+
+def cmd_audit_anchor(args) -> int:
+    from ..audit import anchor_audit
+
+    home = open_home(args)
+    anchor = anchor_audit(home.registry().audit, home.timestamper())
+    if anchor is None:
+        print("nothing to anchor: the head is already anchored (or the log is empty)")
+    else:
+        print(f"anchored entry {anchor.seq} ({anchor.head_hash}) at {anchor.at:%Y-%m-%d %H:%M:%S} UTC")
+    return EXIT_OK
+
+
+def cmd_audit_check_export(args) -> int:
+    from ..audit import check_signed_export
+
+    home = open_home(args)
+    data = read_input_file(args.export)
+    signature = read_input_file(args.signature or f"{args.export}.p7s")
+    check = check_signed_export(data, signature, policy=home.trust_policy())
+    seal = f"sealed by {check.signer}" if check.signature_valid else "seal NOT valid or not trusted"
+    when = f" at {check.signed_at:%Y-%m-%d %H:%M:%S} UTC" if check.signed_at else ""
+    print(f"{args.export}: {seal}{when}")
+    if check.chain.ok:
+        print(f"  chain intact: {check.chain.checked} entries, head {check.chain.head_seq}")
+    else:
+        print(f"  chain broken at entry {check.chain.first_broken_seq}: {check.chain.reason}")
+    return EXIT_OK if check.ok else EXIT_FAIL
