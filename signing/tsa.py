@@ -152,7 +152,9 @@ class TimeStampAuthority:
                 if name != "certificates" and signed[name].native is not None
             }
             token = cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(fields)})
-        return token
+        # re-loaded from its DER (same bytes): embedding it in a seal then copies bytes
+        # instead of deep-copying and re-encoding the whole token
+        return cms.ContentInfo.load(token.dump())
 
 
 class TimeStampResp(tsp.TimeStampResp):
