@@ -20,7 +20,6 @@ TSA certificates expired. Three tools for that:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from pyhanko.sign.validation.policy_decl import PdfSignatureValidationSpec
 from pyhanko_certvalidator import ValidationContext
 
 from ._ades import AdesOutcome, _asn1, async_ades_validate, timing, validation_spec
+from ._aio import run_sync
 from .errors import SealError, TimestampError
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ def renew_pdf(
     digest_algorithm: str = "sha256",
 ) -> bytes:
     """``pdf`` plus fresh validation data and a new archive timestamp (synchronous)."""
-    return asyncio.run(
+    return run_sync(
         async_renew_pdf(
             pdf,
             timestamper=timestamper,
@@ -266,7 +266,7 @@ def ades_validate(
     sig, *, spec: PdfSignatureValidationSpec, at: datetime | None = None
 ) -> AdesOutcome:
     """The AdES indication of one embedded seal at ``at`` (default now)."""
-    return asyncio.run(async_ades_validate(sig, spec=spec, at=at))
+    return run_sync(async_ades_validate(sig, spec=spec, at=at))
 
 
 _REASON_WORDS = {
