@@ -21,7 +21,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from signing.seal import Sealer
@@ -209,6 +209,14 @@ class Issuer:
     def pdf(self, record: DocumentRecord) -> bytes:
         """The current signed PDF of a document (digest-checked by the store)."""
         return self._store.get(record.sha256)
+
+    def pdf_stream(self, record: DocumentRecord, chunk_size: int = 1024 * 1024):
+        """The PDF in chunks, for large files; the digest is checked as the last chunk is read."""
+        return self._store.open_stream(record.sha256, chunk_size)
+
+    def pdf_url(self, record: DocumentRecord, *, expires: timedelta) -> str | None:
+        """A short-lived direct download URL where the store offers one (S3), else None."""
+        return self._store.presigned_url(record.sha256, expires)
 
     def revoke(
         self, doc_id: str, *, reason: str, actor: str = "system", agency: str | None = None

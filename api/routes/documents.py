@@ -7,10 +7,12 @@ exactly like a missing one (404), so ids cannot be probed with a key.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool
+from fastapi.responses import RedirectResponse, StreamingResponse
 
 from edoc.errors import DataInvalid, FieldError, NotFound
 from storage.registry import ApiKey, DocumentRecord
@@ -28,6 +30,11 @@ from ..models import (
     problems,
 )
 from ..state import ServiceState
+
+#: PDFs larger than this are streamed in chunks instead of read whole
+STREAM_ABOVE = 8 * 1024 * 1024
+#: how long a presigned download URL stays valid
+PRESIGNED_FOR = timedelta(minutes=5)
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
@@ -150,6 +157,8 @@ async def download_pdf(
     state: StateDep,
     token: Annotated[str | None, Query(max_length=128,
                                        description="The holder's token from the issuance answer.")] = None,
+    redirect: Annotated[bool, Query(description="Answer 307 to a short-lived direct URL "
+                                                "where the object store offers one (S3).")] = False,
 ) -> Response:
     """The signed PDF: for the agency's issuers and auditors, or the holder with ``?token=``."""
     if token is not None:
@@ -164,21 +173,37 @@ async def download_pdf(
         raise Unauthenticated(
             "downloading a document needs an API key of its agency or the holder's ?token="
         )
+    async def audited(response: Response) -> Response:
+        await run_in_threadpool(
+            state.registry.audit.append, "document.downloaded", actor=actor, agency=record.agency,
+            subject=record.id, details={"via": via, "sha256": record.sha256},
+        )
+        return response
+
+    headers = {
+        "Content-Disposition": f'attachment; filename="{record.id}.pdf"',
+        "ETag": f'"{record.sha256}"',
+        "Cache-Control": "private, no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if redirect:
+        url = await run_in_threadpool(state.issuer.pdf_url, record, expires=PRESIGNED_FOR)
+        if url is not None:
+            return await audited(
+                RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
+            )
+    if record.size > STREAM_ABOVE:
+        # Large files go out in chunks; the store checks the digest as it reads, and a
+        # mismatch aborts the transfer rather than finishing a corrupted file.
+        return await audited(
+            StreamingResponse(
+                iterate_in_threadpool(state.issuer.pdf_stream(record)),
+                media_type="application/pdf",
+                headers={**headers, "Content-Length": str(record.size)},
+            )
+        )
     pdf = await run_in_threadpool(state.issuer.pdf, record)
-    await run_in_threadpool(
-        state.registry.audit.append, "document.downloaded", actor=actor, agency=record.agency,
-        subject=record.id, details={"via": via, "sha256": record.sha256},
-    )
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{record.id}.pdf"',
-            "ETag": f'"{record.sha256}"',
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return await audited(Response(pdf, media_type="application/pdf", headers=headers))
 
 
 @router.post("/{doc_id}/revoke", response_model=DocumentPublic, responses=problems(401, 403, 404, 422))
