@@ -13,16 +13,6 @@ from edoc.templates import BUILTIN_DIR
 
 
 @pytest.fixture
-def cli(home, capsys):
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(["--home", str(home.path), *args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
-
-
-@pytest.fixture
 def example(home):
     return copy.deepcopy(dict(home.templates().get("certificate").examples["th"]))
 

@@ -14,16 +14,6 @@ from tests.signing.conftest import plain_pdf
 
 
 @pytest.fixture
-def cli(home, capsys):
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(["--home", str(home.path), *args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
-
-
-@pytest.fixture
 def files(tmp_path, home):
     plain = tmp_path / "plain.pdf"
     plain.write_bytes(plain_pdf())
