@@ -20,7 +20,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
-from pyhanko.sign.general import get_pyca_cryptography_hash
+from pyhanko.sign import attributes
+from pyhanko.sign.general import (
+    as_signing_certificate_v2,
+    get_pyca_cryptography_hash,
+    simple_cms_attribute,
+)
 from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -44,6 +49,22 @@ class InMemorySigner(SimpleSigner):
             self.signing_key.dump(), password=None
         )
         self._mechanism = lru_cache(maxsize=8)(self._mechanism_for)
+        self._signing_certificate_v2 = _ConstantAttribute(
+            attributes.SigningCertificateV2Provider.attribute_type,
+            as_signing_certificate_v2(self.signing_cert),
+        )
+
+    def _signed_attr_providers(self, *args, **kwargs):
+        # the signing-certificate-v2 attribute (ESSCertIDv2) is the same for every
+        # signature of this key: built and encoded once instead of per signature
+        for provider in super()._signed_attr_providers(*args, **kwargs):
+            if (
+                type(provider) is attributes.SigningCertificateV2Provider
+                and provider.signing_cert is self.signing_cert
+            ):
+                yield self._signing_certificate_v2
+            else:
+                yield provider
 
     def _mechanism_for(self, digest_algorithm) -> algos.SignedDigestAlgorithm:
         return frozen(super().get_signature_mechanism_for_digest(digest_algorithm))
@@ -70,6 +91,20 @@ class InMemorySigner(SimpleSigner):
     async def unsigned_attrs(self, *args, **kwargs) -> cms.CMSAttributes | None:
         attrs = await super().unsigned_attrs(*args, **kwargs)
         return None if attrs is None else frozen(attrs)
+
+
+class _ConstantAttribute(attributes.CMSAttributeProvider):
+    """A signed attribute whose value never changes, encoded once."""
+
+    def __init__(self, attribute_type: str, value):
+        self.attribute_type = attribute_type
+        self._attribute = frozen(simple_cms_attribute(attribute_type, value))
+
+    async def build_attr_value(self, dry_run=False):
+        return self._attribute["values"][0]
+
+    async def get_attribute(self, dry_run=False) -> cms.CMSAttribute:
+        return self._attribute
 
 
 def in_memory_signer(cert: x509.Certificate, key, chain: list[x509.Certificate]) -> InMemorySigner:

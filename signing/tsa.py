@@ -65,6 +65,9 @@ class TimeStampAuthority:
         self._clock = clock
         self._cert: x509.Certificate = signer.signing_cert
         self._policy = tsp.ObjectIdentifier(settings.policy_oid)
+        # the TSA's name in every token, encoded once (re-loaded: embedding copies bytes)
+        name = x509.GeneralName(name="directory_name", value=self._cert.subject)
+        self._tsa_name = x509.GeneralName.load(name.dump())
 
     @property
     def certificate(self) -> x509.Certificate:
@@ -131,7 +134,7 @@ class TimeStampAuthority:
             "gen_time": now,
             "accuracy": {"seconds": self._settings.accuracy_seconds},
             "ordering": False,
-            "tsa": x509.GeneralName(name="directory_name", value=self._cert.subject),
+            "tsa": self._tsa_name,
         }
         if req["nonce"].native is not None:
             info["nonce"] = req["nonce"]
