@@ -10,8 +10,8 @@ recording it in the audit trail.
 
 It is safe to run from cron and to interrupt: one run at a time per home (a
 lock file), each document is renewed on its own (object first, then the
-version row, then the audit entry), and a document whose current version
-changed meanwhile is left for the next run.
+version row and its audit entry in one transaction), and a document whose
+current version changed meanwhile is left for the next run.
 
 >>> renewal = ArchiveRenewal.for_home(home)  # doctest: +SKIP
 >>> summary = renewal.run(before=datetime(2031, 1, 1, tzinfo=UTC))  # doctest: +SKIP
@@ -37,7 +37,8 @@ from pyhanko_certvalidator import ValidationContext
 
 from signing.errors import SigningError
 from signing.ltv import AlgorithmSchedule, renew_pdf, renewal_reasons
-from storage.errors import StorageError
+from storage.audit import AuditEvent
+from storage.errors import Conflict, StorageError
 
 from .errors import ConfigurationError, EdocError
 
@@ -198,26 +199,28 @@ class ArchiveRenewal:
                 digest_algorithm=digest,
             )
             stored = self._store.put(renewed)  # the object first, as issuance does
-            if self._registry.get(record.id).sha256 != old:
+            try:
+                # the version, the move of the current PDF and the audit entry commit
+                # together, and only if nobody renewed this document meanwhile
+                version = self._registry.add_version(
+                    record.id, sha256=stored.sha256, size=stored.size, kind="archive-renewal",
+                    at=self._clock(), expected_sha256=old,
+                    audit=AuditEvent(
+                        "document.archive-renewed",
+                        actor=self._actor,
+                        agency=record.agency,
+                        subject=record.id,
+                        details={
+                            "previous_sha256": old,
+                            "sha256": stored.sha256,
+                            "digest_algorithm": digest,
+                            "reasons": list(reasons),
+                        },
+                    ),
+                )
+            except Conflict:
                 # another run renewed it meanwhile; ours stays an orphan object
                 return RenewalResult(record.id, "changed", reasons, old_sha256=old)
-            version = self._registry.add_version(
-                record.id, sha256=stored.sha256, size=stored.size, kind="archive-renewal",
-                at=self._clock(),
-            )
-            self._registry.audit.append(
-                "document.archive-renewed",
-                actor=self._actor,
-                agency=record.agency,
-                subject=record.id,
-                details={
-                    "previous_sha256": old,
-                    "sha256": stored.sha256,
-                    "version": version.seq,
-                    "digest_algorithm": digest,
-                    "reasons": list(reasons),
-                },
-            )
         except (SigningError, EdocError, StorageError, ValueError) as exc:
             # one bad document (unreadable, object missing, TSA refusal) must not stop the run
             log.warning("archive renewal of %s failed: %s", record.id, exc)

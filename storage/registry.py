@@ -303,8 +303,15 @@ class Registry:
         size: int,
         kind: VersionKind = "archive-renewal",
         at: datetime | None = None,
+        expected_sha256: str | None = None,
+        audit: AuditEvent | None = None,
     ) -> DocumentVersion:
-        """Append the next version and make it the document's current PDF."""
+        """Append the next version and make it the document's current PDF.
+
+        With ``expected_sha256`` the version is added only if that is still the current
+        one (else :class:`Conflict`: someone else renewed it first). ``audit`` is appended
+        in the same transaction; its details gain the new version number.
+        """
         check_key(sha256)
         if kind not in _KINDS:
             raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
@@ -317,6 +324,12 @@ class Registry:
                 ).first()
                 if locked is None:
                     raise DocumentNotFound(doc_id)
+                if expected_sha256 is not None:
+                    current = conn.execute(
+                        sa.select(documents.c.sha256).where(documents.c.id == doc_id)
+                    ).scalar_one()
+                    if current != expected_sha256:
+                        raise Conflict(f"document {doc_id} changed meanwhile (now {current})")
                 last = conn.execute(
                     sa.select(sa.func.max(document_versions.c.seq)).where(
                         document_versions.c.doc_id == doc_id
@@ -329,6 +342,9 @@ class Registry:
                 conn.execute(
                     documents.update().where(documents.c.id == doc_id).values(sha256=sha256, size=size)
                 )
+                if audit is not None:
+                    details = {**(audit.details or {}), "version": version.seq}
+                    append_in(conn, dataclasses.replace(audit, details=details))
         except IntegrityError as exc:
             raise Conflict(f"a version with digest {sha256} is already registered") from exc
         return version

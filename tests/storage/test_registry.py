@@ -287,3 +287,25 @@ def test_unusable_database_urls_are_storage_errors(tmp_path):
         Registry.open(f"sqlite:///{tmp_path}/no/such/dir/registry.db")
     with pytest.raises(StorageUnavailable):
         Registry.open("postgresql+psycopg://nobody@127.0.0.1:9/edoc?connect_timeout=2")
+
+
+def test_add_version_with_audit_commits_both_and_checks_the_current_version(registry):
+    from storage.audit import AuditEvent
+    from storage.errors import Conflict
+
+    record, _ = registry.record_issued(make_record(1))
+    event = AuditEvent("document.archive-renewed", actor="test", subject=record.id)
+    version = registry.add_version(
+        record.id, sha256=digest("v2"), size=10, expected_sha256=record.sha256, audit=event
+    )
+    assert version.seq == 2 and registry.get(record.id).sha256 == digest("v2")
+    (entry,) = [e for e in registry.audit.entries() if e.event == "document.archive-renewed"]
+    assert entry.details["version"] == 2
+    # a renewal based on the old version lost the race: nothing is written
+    with pytest.raises(Conflict):
+        registry.add_version(
+            record.id, sha256=digest("v3"), size=10, expected_sha256=record.sha256, audit=event
+        )
+    assert [v.seq for v in registry.versions(record.id)] == [1, 2]
+    assert len([e for e in registry.audit.entries() if e.event == "document.archive-renewed"]) == 1
+    assert registry.audit.verify().ok
