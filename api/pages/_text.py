@@ -233,6 +233,26 @@ Wording = tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...]
 def _table(*rows: tuple[str, Callable[[re.Match[str]], str]]) -> Wording:
     return tuple((re.compile(pattern + r"\Z", re.S), make) for pattern, make in rows)
 
+# signing.ltv's revocation sentences start alike: who was revoked, when, and why
+_REVOKED = (
+    r"(?P<whose>The seal certificate|A certificate in the seal's chain) was revoked on "
+    r"(?P<on>\S+?)(?: because (?P<why>[^,;]*))?"
+)
+_REVOCATION_WHY_TH = {
+    "its key was compromised": "กุญแจรั่วไหล",
+    "the CA's key was compromised": "กุญแจของผู้ออกใบรับรองรั่วไหล",
+    "the agency's details changed": "ข้อมูลของหน่วยงานเปลี่ยนแปลง",
+    "it was replaced": "มีใบรับรองใหม่มาแทน",
+    "the agency stopped using it": "หน่วยงานเลิกใช้งาน",
+    "its privileges were withdrawn": "ถูกถอนสิทธิ์",
+}
+
+
+def _revoked_cert_th(m: re.Match[str]) -> str:
+    whose = "ใบรับรองของตราประทับ" if m["whose"].startswith("The seal") else "ใบรับรองในสายการรับรองของตราประทับ"
+    why = f" เนื่องจาก{_REVOCATION_WHY_TH.get(m['why'], m['why'])}" if m["why"] else ""
+    return f"{whose}ถูกเพิกถอนเมื่อ {m['on']}{why}"
+
 
 # The verifier's sentences (signing.validate, signing.report) in each page language.
 _WORDING: dict[str, Wording] = {
@@ -264,6 +284,40 @@ _WORDING: dict[str, Wording] = {
         (r"Content was added or changed after the document was sealed \((?P<what>.*)\)\.",
          lambda m: "มีการเพิ่มหรือแก้ไขเนื้อหาหลังประทับตรา "
          f"({_MODIFICATIONS_TH.get(m['what'], m['what'])})"),
+        (_REVOKED + r", and this document was sealed after that \((?P<after>[^)]*)\)\.",
+         lambda m: f"{_revoked_cert_th(m)} และเอกสารนี้ประทับตราหลังจากนั้น ({m['after']})"),
+        (_REVOKED + r"; nothing proves this document was sealed before then "
+         r"\(its timestamp is dated (?P<ts>[^)]*)\)\.",
+         lambda m: f"{_revoked_cert_th(m)} และไม่มีหลักฐานว่าเอกสารนี้ประทับตราก่อนหน้านั้น "
+         f"(การรับรองเวลาลงวันที่ {m['ts']})"),
+        (_REVOKED + r", but a timestamp proves this document was sealed on (?P<at>\S+), before then\.",
+         lambda m: f"{_revoked_cert_th(m)} แต่การรับรองเวลาพิสูจน์ว่าเอกสารนี้ประทับตราเมื่อ "
+         f"{m['at']} ก่อนการเพิกถอน"),
+        (r"The certificate of (?P<name>.*) expired on (?P<end>\S+), and the document carries no "
+         r"valid archive timestamp proving it was sealed before then\.",
+         _say("ใบรับรองของ {name} หมดอายุเมื่อ {end} และเอกสารไม่มีการรับรองเวลาเพื่อการเก็บรักษา"
+              "ระยะยาวที่พิสูจน์ว่าประทับตราก่อนหน้านั้น")),
+        (r"The certificate of (?P<name>.*) expired on (?P<end>\S+), and its archive timestamp of "
+         r"(?P<at>\S+) came too late to prove it was sealed before then\.",
+         _say("ใบรับรองของ {name} หมดอายุเมื่อ {end} และการรับรองเวลาเพื่อการเก็บรักษาระยะยาว"
+              "ลงวันที่ {at} ช้าเกินกว่าจะพิสูจน์ว่าประทับตราก่อนหน้านั้น")),
+        (r"The certificate of (?P<name>.*) expired on (?P<end>\S+); archive timestamps prove the "
+         r"document was sealed on (?P<at>\S+), while it was valid\.",
+         _say("ใบรับรองของ {name} หมดอายุเมื่อ {end} แต่การรับรองเวลาเพื่อการเก็บรักษาระยะยาว"
+              "พิสูจน์ว่าเอกสารประทับตราเมื่อ {at} ขณะที่ใบรับรองยังมีผล")),
+        (r"No up-to-date revocation information for the seal's certificates is available here, "
+         r"so it cannot be confirmed that they were not revoked\.",
+         _say("ไม่มีข้อมูลสถานะการเพิกถอนใบรับรองที่เป็นปัจจุบัน จึงยืนยันไม่ได้ว่าใบรับรองยังไม่ถูกเพิกถอน")),
+        (r"The seal relies on an algorithm that is no longer considered secure, and no archive "
+         r"timestamp protects it from before then\.",
+         _say("ตราประทับใช้อัลกอริทึมที่ไม่ถือว่าปลอดภัยแล้ว และไม่มีการรับรองเวลาเพื่อการเก็บรักษา"
+              "ระยะยาวคุ้มครองไว้ก่อนหน้านั้น")),
+        (r"The seal certificate was not yet valid when the document was sealed\.",
+         _say("ใบรับรองของตราประทับยังไม่มีผลในขณะที่ประทับตรา")),
+        (r"Nothing proves when this document was sealed\.",
+         _say("ไม่มีหลักฐานว่าเอกสารนี้ประทับตราเมื่อใด")),
+        (r"The seal could not be fully validated \(.*\)\.",
+         _say("ตรวจยืนยันตราประทับอิเล็กทรอนิกส์ได้ไม่ครบถ้วน")),
         (r"The issuing agency revoked this document(?:: (?P<why>.*))?\.", _revoked_th),
         (r"The seal could not be fully validated\.",
          _say("ตรวจยืนยันตราประทับอิเล็กทรอนิกส์ได้ไม่ครบถ้วน")),
