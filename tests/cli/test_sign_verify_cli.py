@@ -107,3 +107,35 @@ def test_hostile_files_never_print_a_traceback(home, tmp_path, payload):
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "INVALID" in proc.stdout
+
+
+def test_keys_import_pkcs12_then_sign_and_verify(make_home, tmp_path, monkeypatch, capsys):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from certs.keys import load_private_key
+
+    agency_ca = make_home("rsa-3072")  # stands in for the agency's own CA
+    key = load_private_key(agency_ca.settings.pki_dir / "seal.key.pem",
+                           passphrase=agency_ca.settings.passphrase())
+    p12 = tmp_path / "agency-seal.p12"
+    p12.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"seal", key, agency_ca.pki.seal.cert, list(agency_ca.pki.seal.chain),
+        serialization.BestAvailableEncryption(b"p12-secret"),
+    ))
+    home = make_home("ecdsa-p256")
+    monkeypatch.setenv("P12_PASSWORD", "p12-secret")
+    args = ["--home", str(home.path)]
+    assert main([*args, "keys", "import", "--pkcs12", str(p12), "--password-env", "P12_PASSWORD"]) == 0
+    assert "imported seal" in capsys.readouterr().out
+    plain, sealed = tmp_path / "in.pdf", tmp_path / "out.pdf"
+    plain.write_bytes(plain_pdf())
+    assert main([*args, "sign", str(plain), str(sealed), "--level", "B-B"]) == 0
+    assert main([*args, "verify", str(sealed)]) == 0
+    assert "Test Agency Electronic Seal" in capsys.readouterr().out
+
+
+def test_keys_import_with_missing_password_variable_is_a_usage_error(home, tmp_path, capsys):
+    code = main(["--home", str(home.path), "keys", "import", "--pkcs12", str(tmp_path / "x.p12"),
+                 "--password-env", "NO_SUCH_VARIABLE"])
+    assert code == 2 and "NO_SUCH_VARIABLE" in capsys.readouterr().err
