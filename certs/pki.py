@@ -119,6 +119,15 @@ def _sha256():
     return hashes.SHA256()
 
 
+def _spki(public_key) -> bytes:
+    """DER SubjectPublicKeyInfo: compares keys of any type."""
+    from cryptography.hazmat.primitives import serialization
+
+    return public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
 def _write(directory: Path, role: str, cert: x509.Certificate, chain: list[x509.Certificate]) -> None:
     save_certificates(directory / f"{role}.pem", [cert, *chain])
 
@@ -187,11 +196,14 @@ def issue_credential(
         raise PkiNotFound("this home has no built-in issuing CA; use your agency CA instead")
     now = now or datetime.now(UTC)
     ca_key = pki.issuing_ca.load_key(passphrase)
-    key = None if public_key is not None else generate_private_key(key_type)
+    key = None
+    if public_key is None:
+        key = generate_private_key(key_type)
+        public_key = key.public_key()
     cert = build_certificate(
         role,
         subject=subject_name(_COMMON_NAME[role].format(agency=agency), agency),
-        public_key=public_key if public_key is not None else key.public_key(),
+        public_key=public_key,
         issuer_name=pki.issuing_ca.cert.subject,
         issuer_key=ca_key,
         urls=PkiUrls(public_base_url),
@@ -240,7 +252,7 @@ def import_seal(
             chain += load_certificates(chain_path)
     else:
         raise ValueError("give either a PKCS#12 file or a key file and a certificate file")
-    if cert.public_key().public_numbers() != key.public_key().public_numbers():
+    if _spki(cert.public_key()) != _spki(key.public_key()):
         raise KeyLoadError("the private key does not belong to the certificate")
     chain = [c for c in chain if c != cert]
     directory.mkdir(parents=True, exist_ok=True)

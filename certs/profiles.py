@@ -91,7 +91,7 @@ def subject_name(common_name: str, organization: str, country: str = "TH") -> x5
     )
 
 
-def signature_hash(key: PrivateKey) -> hashes.HashAlgorithm:
+def signature_hash(key: PrivateKey) -> hashes.SHA256:
     """The hash an issuer key signs certificates with (SHA-256 for P-256 and RSA-3072)."""
     if isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
         return hashes.SHA256()
@@ -138,7 +138,7 @@ def build_certificate(
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
-        .issuer_name(subject if self_signed else issuer_name)
+        .issuer_name(issuer_name if issuer_name is not None else subject)
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before)

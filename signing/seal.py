@@ -117,7 +117,9 @@ class Sealer:
             location=s.location,
             embed_validation_info=lt,
             use_pades_lta=s.level == "B-LTA",
-            validation_context=self._validation_context() if lt else None,
+            validation_context=(
+                self._validation_context() if lt and self._validation_context else None
+            ),
             cades_signed_attr_spec=(
                 CAdESSignedAttrSpec(timestamp_content=True)
                 if s.content_timestamp and s.level != "B-B"
@@ -126,8 +128,9 @@ class Sealer:
         )
         field_spec = None
         if stamp_box is not None:
-            page, *box = stamp_box
-            field_spec = SigFieldSpec(s.field_name, on_page=page, box=tuple(int(v) for v in box))
+            page, x1, y1, x2, y2 = stamp_box
+            box = (int(x1), int(y1), int(x2), int(y2))
+            field_spec = SigFieldSpec(s.field_name, on_page=page, box=box)
         signer = PdfSigner(
             meta,
             signer=self._signer,

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from io import BytesIO
-from typing import Any
+from typing import Literal, Any
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -78,18 +78,15 @@ class TrustPolicy:
 
     def validation_context(self, *, at: datetime | None = None) -> ValidationContext:
         """A fresh pyHanko validation context for this policy (at ``at``, default now)."""
-        kwargs = {}
-        if at is not None:
-            kwargs["moment"] = at
-            kwargs["best_signature_time"] = at
         return ValidationContext(
+            moment=at,
+            best_signature_time=at,
             trust_roots=[_asn1(c) for c in self.trust_anchors],
             other_certs=[_asn1(c) for c in self.other_certs],
             revocation_mode=self.revocation_mode,
             allow_fetching=self.allow_fetching,
             crls=list(self.crls),
             ocsps=list(self.ocsps),
-            **kwargs,
         )
 
 
@@ -164,7 +161,9 @@ def verify_pdf(
 def _check_one(sig, context: Callable[[], ValidationContext], spec, at) -> SignatureReport:
     field_name = str(sig.field_name)
     is_doc_ts = sig.sig_object_type == "/DocTimeStamp"
-    kind = "document-timestamp" if is_doc_ts else "signature"
+    kind: Literal["signature", "document-timestamp"] = (
+        "document-timestamp" if is_doc_ts else "signature"
+    )
     outcome = None
     status: Any
     try:

@@ -60,11 +60,10 @@ def _storage_errors() -> tuple[type[BaseException], ...]:
 
 def settings_from(args) -> Settings:
     """Settings for this invocation (``--home`` wins over EDOC_HOME)."""
-    kwargs = {}
-    if getattr(args, "home", None):
-        kwargs["home"] = Path(args.home).expanduser()
     try:
-        return Settings(**kwargs)
+        if getattr(args, "home", None):
+            return Settings(home=Path(args.home).expanduser())
+        return Settings()
     except ValueError as exc:  # pydantic ValidationError is a ValueError
         raise CliError(f"invalid configuration: {exc}", EXIT_USAGE) from exc
 
