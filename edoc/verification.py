@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from signing import _pdfread
@@ -41,13 +42,40 @@ class Verifier:
         report = verify_pdf(data, policy=self._policy, name=name, at=at)
         if self._registry is None or not report.signatures:
             return report
-        return report.with_registry(self.registry_status(report.sha256))
+        status = self.registry_status(report.sha256)
+        if status.status == "unknown":
+            claimed = claimed_document_id(data)
+            if claimed is not None:
+                return self._not_the_registered_file(report, claimed)
+        return report.with_registry(status)
+
+    def _not_the_registered_file(self, report: VerificationReport, doc_id: str) -> VerificationReport:
+        """A file naming a registered document while its bytes are none of its versions."""
+        from storage.errors import DocumentNotFound
+
+        try:
+            record = self._registry.get(doc_id)
+        except DocumentNotFound:
+            return report.with_registry(RegistryStatus(status="unknown"))
+        if record.status == "revoked":
+            return report.with_registry(self._status(record))
+        reasons = (
+            *report.reasons,
+            f"This file says it is document {doc_id}, but it is not the file on record for it.",
+        )
+        return replace(
+            report, verdict="invalid", reasons=reasons, registry=RegistryStatus(status="unknown")
+        )
 
     def registry_status(self, sha256: str) -> RegistryStatus:
         """What the registry records for the document with this exact file digest."""
         record = self._registry.find_by_sha256(sha256)
         if record is None:
             return RegistryStatus(status="unknown")
+        return self._status(record)
+
+    @staticmethod
+    def _status(record) -> RegistryStatus:
         return RegistryStatus(
             status=record.status,
             document_id=record.id,
@@ -58,3 +86,22 @@ class Verifier:
             revoked_at=record.revoked_at,
             revocation_reason=record.revocation_reason,
         )
+
+
+def claimed_document_id(data: bytes) -> str | None:
+    """The document id a PDF carries in its /Keywords (set by our renderer), if any."""
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from .render import DOCUMENT_ID_KEYWORD
+
+    try:
+        info = PdfFileReader(BytesIO(data), strict=False).trailer_view["/Info"]
+        keywords = str(info.get("/Keywords", ""))
+    except Exception:  # no Info dictionary, or unreadable: no claim
+        return None
+    for word in keywords.split():
+        if word.startswith(DOCUMENT_ID_KEYWORD):
+            return word[len(DOCUMENT_ID_KEYWORD):] or None
+    return None

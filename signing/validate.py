@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from io import BytesIO
-from typing import Literal, Any
+from typing import Any, Literal
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509

@@ -26,7 +26,10 @@ from ._document import build_pdf, page_size
 from ._fill import FillContext, fill, localized, lookup
 from ._fonts import WEIGHTS, font_name
 
-__all__ = ["Agency", "RenderedDocument", "render", "warm_up"]
+__all__ = ["DOCUMENT_ID_KEYWORD", "Agency", "RenderedDocument", "render", "warm_up"]
+
+#: prefix of the document id in the PDF's /Keywords
+DOCUMENT_ID_KEYWORD = "edoc-document-id:"
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,8 @@ def render(
         title=title,
         author=agency.name(lang),
         subject=f"{template.title_in(lang)} {doc_id}",
+        # how a verifier finds the registry entry of a file whose bytes it does not know
+        keywords=f"{DOCUMENT_ID_KEYWORD}{doc_id}",
         lang=lang,
         issued_at=issued_at,
     )

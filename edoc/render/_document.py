@@ -63,6 +63,7 @@ def build_pdf(
     subject: str,
     lang: str,
     issued_at: datetime,
+    keywords: str = "",
 ) -> tuple[bytes, int]:
     """Render the document; returns the PDF bytes and the number of pages."""
     page = layout["page"]
@@ -106,6 +107,7 @@ def build_pdf(
         title=title,
         author=author,
         subject=subject,
+        keywords=keywords,
         creator="edoc",
         producer="edoc (ReportLab)",
         invariant=1,

@@ -137,3 +137,35 @@ def test_unknown_template_is_not_found_and_writes_nothing(home):
     with pytest.raises(NotFound, match="available"):
         home.issuer().issue("diploma", {})
     _nothing_written(home)
+
+
+def _lookalike(home, doc) -> bytes:
+    """A correctly sealed file naming ``doc``'s id, whose bytes are not the registered ones."""
+    from datetime import UTC, datetime
+
+    from edoc.render import render
+
+    tpl = home.templates().get("certificate")
+    data = example(home, "certificate", "th")
+    data["holder"]["name"] = "นายปลอม ตัวแทน"
+    rendered = render(tpl, data, doc_id=doc.id, verify_url=doc.verify_url, agency=home.agency(),
+                      lang="th", issued_at=datetime.now(UTC))
+    return home.sealer().seal(rendered.pdf, stamp_box=rendered.stamp_box)
+
+
+def test_file_naming_a_registered_id_with_other_bytes_is_not_valid(home):
+    from edoc.verification import claimed_document_id
+
+    doc = home.issuer().issue("certificate", example(home, "certificate", "th"), lang="th")
+    assert claimed_document_id(home.issuer().pdf(doc.record)) == doc.id
+    report = verify(home, _lookalike(home, doc))
+    assert report.signatures[0].intact and report.signatures[0].trusted
+    assert report.verdict == "invalid"
+    assert f"document {doc.id}" in " ".join(report.reasons)
+
+
+def test_file_naming_a_revoked_document_reports_the_revocation(home):
+    doc = home.issuer().issue("certificate", example(home, "certificate", "th"), lang="th")
+    home.issuer().revoke(doc.id, reason="replaced by a corrected certificate")
+    report = verify(home, _lookalike(home, doc))
+    assert report.verdict == "invalid" and report.registry.status == "revoked"
