@@ -87,7 +87,7 @@ class Home:
             passphrase = secrets.token_urlsafe(32).encode()
             write_private_file(home / _PASSPHRASE_FILE, passphrase + b"\n")
             (home / _PASSPHRASE_FILE).parent.chmod(0o700)
-            extra["key_passphrase_file"] = _PASSPHRASE_FILE
+            extra["key_passphrase_file"] = Path(_PASSPHRASE_FILE)
         if not config.exists():
             config.write_text(_config_text(settings, extra), encoding="utf-8")
         settings = settings.model_copy(update=extra)

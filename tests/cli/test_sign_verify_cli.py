@@ -139,3 +139,19 @@ def test_keys_import_with_missing_password_variable_is_a_usage_error(home, tmp_p
     code = main(["--home", str(home.path), "keys", "import", "--pkcs12", str(tmp_path / "x.p12"),
                  "--password-env", "NO_SUCH_VARIABLE"])
     assert code == 2 and "NO_SUCH_VARIABLE" in capsys.readouterr().err
+
+
+def test_home_made_without_any_passphrase_seals_at_once_and_after_restart(tmp_path, monkeypatch):
+    """The embedded default: no EDOC_KEY_PASSPHRASE, a generated one kept in secrets/."""
+    from edoc.home import Home
+    from edoc.settings import Settings
+
+    monkeypatch.delenv("EDOC_KEY_PASSPHRASE", raising=False)
+    monkeypatch.delenv("EDOC_HOME", raising=False)
+    root = tmp_path / "fresh"
+    home = Home.create(Settings(home=root))
+    home.check_keys()  # what edoc serve does right after creating the home
+    assert home.sealer().seal(plain_pdf())[:5] == b"%PDF-"
+    again = Home.open(Settings(home=root))
+    again.check_keys()
+    assert again.settings.passphrase() == home.settings.passphrase()
