@@ -74,10 +74,15 @@ def _baseline_worker(args) -> tuple[list[float], float, float]:
     from io import BytesIO
 
     from asn1crypto import pem, x509
+    from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
+    from signing import _pdfread
+
+    # stock pyHanko: the pool's warm-up imported edoc.verification, which installs our reader
+    generic.read_hex_string_from_stream = _pdfread._pyhanko_reader
     home = _open(home_dir)
     registry = home.registry()
     pki_dir = home.settings.pki_dir
