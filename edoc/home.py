@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -275,6 +276,7 @@ class Home:
                 registry=self.registry(),
                 public_base_url=s.public_base_url,
                 holder_link_key=self.holder_link_key(),
+                claim_timeout=timedelta(seconds=s.idempotency_claim_seconds),
             )
         return self.__dict__["_issuer"]
 

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -95,6 +96,7 @@ class Issuer:
         registry: Registry,
         public_base_url: str,
         holder_link_key: bytes,
+        claim_timeout: timedelta = timedelta(seconds=30),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.agency_id = agency_id
@@ -105,6 +107,7 @@ class Issuer:
         self._registry = registry
         self._base = public_base_url.rstrip("/")
         self._link_key = holder_link_key
+        self._claim_timeout = claim_timeout
         self._clock = clock
 
     def verify_url(self, doc_id: str) -> str:
@@ -132,13 +135,46 @@ class Issuer:
     ) -> IssuedDocument:
         """Render, seal, store and register one document."""
         req_hash = request_digest(template, data, lang, level)
+        tpl = self._templates.get(template)
+        tpl.validate(data)  # bad data never takes a claim
+        doc_id = new_document_id()
         if idempotency_key is not None:
-            earlier = self._registry.find_idempotent(self.agency_id, idempotency_key)
+            earlier = self._claim(idempotency_key, doc_id, req_hash)
             if earlier is not None:
                 return self._retry(earlier, req_hash)
-        tpl = self._templates.get(template)
-        tpl.validate(data)
-        doc_id = new_document_id()
+        try:
+            return self._issue(tpl, data, doc_id, lang, level, idempotency_key, req_hash, actor)
+        except BaseException:
+            if idempotency_key is not None:  # let a corrected retry claim the key at once
+                self._registry.release_idempotency(self.agency_id, idempotency_key, doc_id=doc_id)
+            raise
+
+    def _claim(self, key: str, doc_id: str, req_hash: str) -> DocumentRecord | None:
+        """Take the key's claim (None), or wait for whoever holds it and return their document."""
+        pause = 0.02
+        while True:
+            earlier = self._registry.find_idempotent(self.agency_id, key)
+            if earlier is not None:
+                return earlier
+            claim = self._registry.claim_idempotency(
+                self.agency_id, key, doc_id=doc_id, request_hash=req_hash,
+                stale_after=self._claim_timeout,
+            )
+            if claim.mine:
+                return None
+            if claim.request_hash != req_hash:
+                raise IdempotencyConflict(
+                    "this Idempotency-Key is being used for a different request; "
+                    "use a new key for a new document"
+                )
+            # the same request is being issued by another worker: wait for its document
+            # (or for its claim to go stale if that worker died)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+    def _issue(
+        self, tpl, data, doc_id, lang, level, idempotency_key, req_hash, actor
+    ) -> IssuedDocument:
         now = self._clock()
         url = self.verify_url(doc_id)
         rendered = render(
@@ -147,8 +183,8 @@ class Issuer:
         sealer = self._sealer_for(level or tpl.level)
         sealed = sealer.seal(rendered.pdf, stamp_box=rendered.stamp_box)
         if idempotency_key is not None:
-            # A concurrent retry may have finished while we rendered and sealed: look
-            # again before writing, so a lost race rarely leaves an orphan object.
+            # A worker whose claim we took over as stale may have finished after all:
+            # look again before writing, so that rare race rarely leaves an orphan object.
             earlier = self._registry.find_idempotent(self.agency_id, idempotency_key)
             if earlier is not None:
                 return self._retry(earlier, req_hash)
@@ -179,7 +215,7 @@ class Issuer:
                 details={"template": tpl.name, "sha256": stored.sha256, "level": sealer.settings.level},
             ),
         )
-        if not created:  # a concurrent retry won the race; ours stays an orphan object
+        if not created:  # that worker won after all; ours stays an orphan object
             return self._retry(record, req_hash)
         return IssuedDocument(record, url, self.holder_token(doc_id), True)
 

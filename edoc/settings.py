@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     retention_mode: Literal["GOVERNANCE", "COMPLIANCE"] | None = None
     retention_days: int = 3650
     audit_anchor_minutes: float = 60
+    idempotency_claim_seconds: float = 30
     max_upload_bytes: int = 20 * 1024 * 1024
     rate_limit_per_minute: int = 120
     host: str = "127.0.0.1"

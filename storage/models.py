@@ -107,5 +107,17 @@ audit_anchors = sa.Table(
     sa.Index(None, "seq"),
 )
 
+# Who is issuing under an idempotency key right now: concurrent retries of one
+# request wait for the first instead of rendering and sealing a second copy.
+idempotency_claims = sa.Table(
+    "idempotency_claims",
+    metadata,
+    sa.Column("agency", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("request_hash", sa.String(128), nullable=False),
+    sa.Column("doc_id", sa.String(128), nullable=False),
+    sa.Column("claimed_at", UTCDateTime, nullable=False),
+)
+
 #: every table in the order rows can be inserted (parents first)
 ALL_TABLES: tuple[sa.Table, ...] = tuple(metadata.sorted_tables)

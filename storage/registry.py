@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
@@ -33,12 +33,12 @@ from storage._base import check_key
 from storage._db import create_engine, read_tx, upgrade, write_tx
 from storage.audit import AuditEvent, append_in
 from storage.errors import ApiKeyNotFound, Conflict, DocumentNotFound
-from storage.models import document_versions, documents
+from storage.models import document_versions, documents, idempotency_claims
 
 if TYPE_CHECKING:
     from storage.audit import AuditLog  # noqa: F401 - the cached property's type
 
-__all__ = ["ROLES", "ApiKey", "DocumentRecord", "DocumentVersion", "Registry"]
+__all__ = ["ROLES", "ApiKey", "DocumentRecord", "DocumentVersion", "IdempotencyClaim", "Registry"]
 
 Status = Literal["issued", "revoked"]
 VersionKind = Literal["issued", "archive-renewal"]
@@ -81,6 +81,21 @@ class DocumentRecord:
     """The issuer's key for this request; unique per agency."""
     request_hash: str | None = None
     """Digest of the issuing request, to tell a retry from a different request reusing a key."""
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """Who issues under an idempotency key (see :meth:`Registry.claim_idempotency`)."""
+
+    agency: str
+    key: str
+    request_hash: str
+    """Digest of the claiming request (a retry must match it)."""
+    doc_id: str
+    """The id the claimant issues as."""
+    claimed_at: datetime
+    mine: bool
+    """True when the caller holds the claim and should issue."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +212,68 @@ class Registry:
                 raise Conflict(f"a document with digest {record.sha256} is already registered") from exc
             raise Conflict(f"document {record.id!r} clashes with the registry") from exc
         return record, True
+
+    def claim_idempotency(
+        self,
+        agency: str,
+        key: str,
+        *,
+        doc_id: str,
+        request_hash: str,
+        stale_after: timedelta,
+    ) -> IdempotencyClaim:
+        """Claim the right to issue under ``key``, or learn who holds it.
+
+        The first caller gets ``mine=True`` and issues as ``doc_id``. Others get the
+        holder's claim and should wait for its document. A claim older than
+        ``stale_after`` whose document never appeared (its process died) is taken over.
+        The primary key decides between processes; no in-process lock is involved.
+        """
+        now = datetime.now(UTC)
+        mine = IdempotencyClaim(agency, key, request_hash, doc_id, now, mine=True)
+        try:
+            with write_tx(self._engine) as conn:
+                conn.execute(
+                    idempotency_claims.insert().values(
+                        agency=agency, key=key, request_hash=request_hash, doc_id=doc_id,
+                        claimed_at=now,
+                    )
+                )
+            return mine
+        except IntegrityError:
+            pass
+        with write_tx(self._engine) as conn:
+            row = conn.execute(
+                sa.select(idempotency_claims)
+                .where(idempotency_claims.c.agency == agency, idempotency_claims.c.key == key)
+                .with_for_update()
+            ).one()
+            issued = conn.execute(
+                sa.select(documents.c.id).where(
+                    documents.c.agency == agency, documents.c.idempotency_key == key
+                )
+            ).first()
+            if issued is None and row.claimed_at < now - stale_after:
+                conn.execute(
+                    idempotency_claims.update()
+                    .where(idempotency_claims.c.agency == agency, idempotency_claims.c.key == key)
+                    .values(request_hash=request_hash, doc_id=doc_id, claimed_at=now)
+                )
+                return mine
+        return IdempotencyClaim(
+            agency, key, row.request_hash, row.doc_id, row.claimed_at, mine=False
+        )
+
+    def release_idempotency(self, agency: str, key: str, *, doc_id: str) -> None:
+        """Give up a claim that issued nothing (only if ``doc_id`` still holds it)."""
+        with write_tx(self._engine) as conn:
+            conn.execute(
+                idempotency_claims.delete().where(
+                    idempotency_claims.c.agency == agency,
+                    idempotency_claims.c.key == key,
+                    idempotency_claims.c.doc_id == doc_id,
+                )
+            )
 
     def find_idempotent(self, agency: str, key: str) -> DocumentRecord | None:
         """The document the agency issued with this idempotency key, if any."""

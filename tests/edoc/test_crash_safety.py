@@ -53,6 +53,12 @@ CHILD = textwrap.dedent(
 )
 
 
+@pytest.fixture
+def home(make_home):
+    # a dead worker's idempotency claim goes stale after a second, so retries take over fast
+    return make_home(idempotency_claim_seconds=1)
+
+
 def _issue_and_die(home, step: str, tmp_path) -> int:
     data = tmp_path / "data.json"
     data.write_text(json.dumps(home.templates().get("certificate").examples["th"], ensure_ascii=False))

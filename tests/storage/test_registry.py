@@ -309,3 +309,34 @@ def test_add_version_with_audit_commits_both_and_checks_the_current_version(regi
     assert [v.seq for v in registry.versions(record.id)] == [1, 2]
     assert len([e for e in registry.audit.entries() if e.event == "document.archive-renewed"]) == 1
     assert registry.audit.verify().ok
+
+
+def test_idempotency_claim_is_held_once_taken_over_when_stale_and_released(registry):
+    from datetime import timedelta
+
+    fresh = timedelta(minutes=5)
+    first = registry.claim_idempotency("moe", "k1", doc_id="doc-a", request_hash="h", stale_after=fresh)
+    second = registry.claim_idempotency("moe", "k1", doc_id="doc-b", request_hash="h", stale_after=fresh)
+    assert first.mine and not second.mine and second.doc_id == "doc-a"
+    # another agency's key of the same name is its own
+    assert registry.claim_idempotency("moi", "k1", doc_id="x", request_hash="h", stale_after=fresh).mine
+    # the holder died: after stale_after, the next caller takes over with its own id
+    taken = registry.claim_idempotency("moe", "k1", doc_id="doc-c", request_hash="h",
+                                       stale_after=timedelta(0))
+    assert taken.mine and taken.doc_id == "doc-c"
+    # releasing only works for the current holder
+    registry.release_idempotency("moe", "k1", doc_id="doc-a")
+    assert not registry.claim_idempotency("moe", "k1", doc_id="d", request_hash="h", stale_after=fresh).mine
+    registry.release_idempotency("moe", "k1", doc_id="doc-c")
+    assert registry.claim_idempotency("moe", "k1", doc_id="doc-e", request_hash="h", stale_after=fresh).mine
+
+
+def test_stale_claim_is_not_taken_over_once_its_document_exists(registry):
+    from datetime import timedelta
+
+    registry.claim_idempotency("moi", "key-1", doc_id="d1", request_hash="h", stale_after=timedelta(0))
+    registry.record_issued(make_record(1, idempotency_key="key-1"))
+    late = registry.claim_idempotency(
+        "moi", "key-1", doc_id="d2", request_hash="h", stale_after=timedelta(0)
+    )
+    assert not late.mine
