@@ -213,6 +213,27 @@ class Home:
             )
         return cache[settings.level]
 
+    def issue_credential(self, role: str, *, public_key=None, why: str = "new keys are stored encrypted"):
+        """Have the built-in CA certify a new ``role`` key (rollover; ``public_key`` for an HSM key)."""
+        from datetime import UTC, datetime
+
+        from certs.pki import issue_credential
+
+        passphrase = self.settings.passphrase()
+        if passphrase is None:
+            raise ConfigurationError(f"set EDOC_KEY_PASSPHRASE: {why}")
+        s = self.settings
+        return issue_credential(
+            self.pki,
+            role,
+            passphrase=passphrase,
+            key_type=s.key_type,
+            public_base_url=s.public_base_url,
+            agency=s.agency_name_en,
+            now=datetime.now(UTC),
+            public_key=public_key,
+        )
+
     # -- storage and documents ----------------------------------------------------
 
     def registry(self):

@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.pki",
     "tests.fixtures.services",
+    "tests.fixtures.cli",
 ]

@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
 
 from certs.keys import load_certificate
-from certs.pki import issue_credential
 from certs.revocation import REASONS, RevocationError
 from signing.ltv import AlgorithmSchedule
 
@@ -248,19 +247,7 @@ def cmd_crl(args) -> int:
 
 
 def _rollover(home, role: str) -> x509.Certificate:
-    settings = home.settings
-    passphrase = settings.passphrase()
-    if passphrase is None:
-        raise CliError("set EDOC_KEY_PASSPHRASE: new keys are stored encrypted")
-    return issue_credential(
-        home.pki,
-        role,
-        passphrase=passphrase,
-        key_type=settings.key_type,
-        public_base_url=settings.public_base_url,
-        agency=settings.agency_name_en,
-        now=datetime.now(UTC),
-    )
+    return home.issue_credential(role)
 
 
 def cmd_rollover(args) -> int:

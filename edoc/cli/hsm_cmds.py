@@ -18,7 +18,6 @@ from cryptography.hazmat.primitives import serialization
 from certs.errors import CertsError
 from certs.keys import load_certificates, save_certificates
 from certs.pkcs11 import Pkcs11KeyConfig, Pkcs11Token, TokenError, TokenKey, build_csr
-from certs.pki import issue_credential
 from certs.profiles import subject_name
 
 from ..keysources import Role, pkcs11_config
@@ -108,20 +107,11 @@ def cmd_hsm_init(args) -> int:
             "--chain CHAIN.pem --trust-anchor ROOT.pem"
         )
         return EXIT_OK
-    passphrase = settings.passphrase()
-    if passphrase is None:
-        raise CliError(
-            "set EDOC_KEY_PASSPHRASE: the built-in CA key is needed to certify the token key"
-        )
     old = getattr(home.pki, role)
-    cert = issue_credential(
-        home.pki,
+    cert = home.issue_credential(
         role,
-        passphrase=passphrase,
-        key_type=settings.key_type,
-        public_base_url=settings.public_base_url,
-        agency=settings.agency_name_en,
         public_key=key.public_key(),
+        why="the built-in CA key is needed to certify the token key",
     )
     key.check_certificate(cert)
     _store_on_token(token, cert, key)

@@ -14,7 +14,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from certs.profiles import build_certificate, subject_name
-from edoc.cli import main
 from tests.signing.conftest import plain_pdf
 
 from .conftest import PIN_TEST_TOKEN, TOKEN
@@ -40,13 +39,8 @@ def token_home(make_home, softhsm):
 
 
 @pytest.fixture
-def cli(capsys):
-    def run(home, *args: str) -> tuple[int, str, str]:
-        code = main(["--home", str(home.path), *args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
+def cli(run_edoc):
+    return run_edoc
 
 
 def _sign_and_verify(cli, home, tmp_path) -> str:

@@ -7,18 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from edoc.cli import main
 from storage.registry import DocumentRecord
 
 
 @pytest.fixture
-def cli(capsys):
-    def run(home, *args: str) -> tuple[int, str, str]:
-        code = main(["--home", str(home.path), *args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
+def cli(run_edoc):
+    return run_edoc
 
 
 def store_document(home, n: int = 1) -> DocumentRecord:
