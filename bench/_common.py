@@ -17,11 +17,25 @@ from asn1crypto import cms
 PASSPHRASE = "bench-passphrase"
 
 
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def make_home(root: Path, **settings):
-    """A fresh home for benchmarking (ECDSA P-256 unless told otherwise)."""
+    """A fresh home for benchmarking (ECDSA P-256 unless told otherwise).
+
+    Its public URL (written into the certificates' OCSP and CRL links) is a free
+    loopback port, where :func:`check_outputs` answers for the home's CA.
+    """
     from edoc.home import Home
     from edoc.settings import Settings
 
+    settings.setdefault("public_base_url", f"http://127.0.0.1:{free_port()}")
     os.environ["EDOC_KEY_PASSPHRASE"] = PASSPHRASE
     return Home.create(Settings(home=root, key_passphrase=PASSPHRASE, **settings))
 
@@ -69,10 +83,23 @@ def tempdir(prefix: str) -> Path:
     return path
 
 
-def check_outputs(home, pdfs: list[bytes], workdir: Path) -> None:
-    """Refuse to print figures unless sample outputs pass pyHanko, pdfsig and openssl ts."""
+def check_outputs(home, pdfs: list[bytes], workdir: Path, *, serve_revocation: bool = True) -> None:
+    """Refuse to print figures unless sample outputs pass pyHanko, pdfsig and openssl ts.
+
+    pdfsig must find the seal valid *and* its certificate trusted, which it
+    decides by asking the OCSP responder named in the certificate: with
+    ``serve_revocation`` the home's CA answers at its public URL for the check
+    (off when an ``edoc serve`` on that URL answers itself).
+    """
+    import contextlib
+
     from edoc.verification import Verifier
 
+    with _revocation_responder(home) if serve_revocation else contextlib.nullcontext():
+        _check_outputs(home, pdfs, workdir, Verifier)
+
+
+def _check_outputs(home, pdfs: list[bytes], workdir: Path, Verifier) -> None:  # noqa: N803
     verifier = Verifier(policy=home.trust_policy())
     root = workdir / "root.pem"
     chain = workdir / "chain.pem"
@@ -96,7 +123,7 @@ def check_outputs(home, pdfs: list[bytes], workdir: Path) -> None:
         path = workdir / f"sample{i}.pdf"
         path.write_bytes(pdf)
         out = subprocess.run(["pdfsig", "-nssdir", f"sql:{nss}", path], capture_output=True, text=True).stdout
-        if "Signature is Valid." not in out:
+        if "Signature is Valid." not in out or "Certificate is Trusted." not in out:
             raise SystemExit(f"pdfsig does not accept sample {i}:\n{out}")
         token, digest = _signature_timestamp(pdf)
         tok = workdir / f"sample{i}.tst"
@@ -124,3 +151,53 @@ def _signature_timestamp(pdf: bytes) -> tuple[bytes, str]:
             digest = hashlib.sha256(signer_info["signature"].native).hexdigest()
             return token.dump(), digest
     raise SystemExit("sealed sample has no signature timestamp")
+
+
+def _revocation_responder(home):
+    """The home CA's OCSP and CRL answers over HTTP at its public URL, while in use."""
+    import base64
+    import contextlib
+    import threading
+    import urllib.parse
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    service = home.revocation()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, body: bytes, content_type: str, status: int = 200) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):  # noqa: N802
+            der = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self._send(service.ocsp_response(der), "application/ocsp-response")
+
+        def do_GET(self):  # noqa: N802
+            if self.path.startswith("/ocsp/"):
+                der = base64.b64decode(urllib.parse.unquote(self.path[len("/ocsp/"):]))
+                self._send(service.ocsp_response(der), "application/ocsp-response")
+            elif self.path.endswith(".crl"):
+                name = self.path.rsplit("/", 1)[1][: -len(".crl")]
+                self._send(service.current_crl(name), "application/pkix-crl")
+            else:
+                self._send(b"", "text/plain", 404)
+
+        def log_message(self, *args):
+            pass
+
+    @contextlib.contextmanager
+    def serving():
+        url = urllib.parse.urlsplit(home.settings.public_base_url)
+        server = ThreadingHTTPServer((url.hostname, url.port), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    return serving()

@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,16 +33,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import PASSPHRASE, check_outputs, machine, make_home, print_figure, tempdir  # noqa: E402
+from bench._common import (  # noqa: E402
+    PASSPHRASE,
+    check_outputs,
+    free_port,
+    machine,
+    make_home,
+    print_figure,
+    tempdir,
+)
 from bench.issuance import THAI_DATA_LANG, _data  # noqa: E402
 
 EDOC = str(Path(sys.executable).with_name("edoc"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _lua_string(text: str) -> str:
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     import httpx
 
     work = tempdir("edoc-bench-api-")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     home = make_home(work / "home", public_base_url=url, rate_limit_per_minute=10**9)
     env = {**os.environ, "EDOC_HOME": str(home.path), "EDOC_KEY_PASSPHRASE": PASSPHRASE}
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
                 ids.append(issued["id"])
             pdf = client.get(issued["holder_download_url"])
             pdf.raise_for_status()
-            check_outputs(home, [pdf.content], work)
+            check_outputs(home, [pdf.content], work, serve_revocation=False)  # the server answers OCSP
 
         issue_lua = work / "issue.lua"
         issue_lua.write_text(
