@@ -36,18 +36,40 @@ def generate_private_key(key_type: KeyType) -> PrivateKey:
     raise ValueError(f"unknown key type {key_type!r}; choose one of {', '.join(KEY_TYPES)}")
 
 
-def write_private_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to a new file that only the owner can read (0600 from the start)."""
+def _private_temp(path: Path, data: bytes) -> Path:
+    """``data`` in a uniquely named 0600 file beside ``path`` (fsynced)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
     os.chmod(tmp, 0o600)  # umask may have removed bits, never added; be explicit
-    os.replace(tmp, path)
+    return tmp
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to a file that only the owner can read (0600 from the start), atomically."""
+    os.replace(_private_temp(path, data), path)
+
+
+def create_private_file_once(path: Path, data: bytes) -> bytes:
+    """Create ``path`` with ``data`` unless it exists; returns what the file holds.
+
+    Safe when several processes race to create the same secret: exactly one file
+    wins (an atomic hard link that fails if the name exists) and all return its bytes.
+    """
+    if not path.exists():
+        tmp = _private_temp(path, data)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_bytes()
 
 
 def save_private_key(path: Path, key: PrivateKey, *, passphrase: bytes) -> None:

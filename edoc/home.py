@@ -275,12 +275,11 @@ class Home:
 
     def holder_link_key(self) -> bytes:
         """The secret that derives holders' download tokens (created on first use)."""
-        from certs.keys import write_private_file
+        from certs.keys import create_private_file_once
 
-        path = self.path / "secrets" / "holder-link-key"
-        if not path.exists():
-            write_private_file(path, secrets.token_bytes(32))
-        return path.read_bytes()
+        return create_private_file_once(
+            self.path / "secrets" / "holder-link-key", secrets.token_bytes(32)
+        )
 
     def issuer(self):
         """The issuance workflow for this home's agency."""

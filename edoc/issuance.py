@@ -178,7 +178,8 @@ class Issuer:
         now = self._clock()
         url = self.verify_url(doc_id)
         rendered = render(
-            tpl, data, doc_id=doc_id, verify_url=url, agency=self._agency, lang=lang, issued_at=now
+            tpl, data, doc_id=doc_id, verify_url=url, agency=self._agency, lang=lang,
+            issued_at=now, validate=False,  # issue() validated before taking a claim
         )
         sealer = self._sealer_for(level or tpl.level)
         sealed = sealer.seal(rendered.pdf, stamp_box=rendered.stamp_box)

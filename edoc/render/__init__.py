@@ -87,6 +87,7 @@ def render(
     agency: Agency,
     lang: str | None = None,
     issued_at: datetime,
+    validate: bool = True,
 ) -> RenderedDocument:
     """Validate ``data`` against ``template`` and render the document.
 
@@ -95,7 +96,8 @@ def render(
     :class:`~edoc.errors.EmblemMissing` when the agency's emblem file is missing.
     The same arguments always give the same bytes.
     """
-    template.validate(data)
+    if validate:  # callers that validated already (issuance does, before anything else) skip it
+        template.validate(data)
     lang = (
         lang
         or (data.get("lang") if data.get("lang") in template.languages else None)

@@ -126,3 +126,23 @@ def test_certificate_files_are_public_pem(home):
     for role in ROLES:
         certs = x509.load_pem_x509_certificates((home.settings.pki_dir / f"{role}.pem").read_bytes())
         assert certs[-1].subject == home.pki.root_ca.cert.subject or role == "root-ca"
+
+
+def test_a_secret_created_by_racing_processes_is_one_secret(tmp_path):
+    import multiprocessing as mp
+
+    path = tmp_path / "secrets" / "holder-link-key"
+    with mp.get_context("fork").Pool(6) as pool:
+        values = pool.map(_create_secret, [str(path)] * 24)
+    assert len(set(values)) == 1 and values[0] == path.read_bytes()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["holder-link-key"]  # no temp files left
+
+
+def _create_secret(path: str) -> bytes:
+    import os
+    from pathlib import Path
+
+    from certs.keys import create_private_file_once
+
+    return create_private_file_once(Path(path), os.urandom(32))
