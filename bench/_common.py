@@ -74,6 +74,16 @@ def print_figure(name: str, value, unit: str = "") -> None:
     print(f"{name}: {value}{(' ' + unit) if unit else ''}", flush=True)
 
 
+def print_run(prefix: str, docs: int, rate: float, cpu_rate: float, latencies: list[float], rss: float) -> None:
+    """The figures of one path (library or baseline) of a throughput benchmark."""
+    print_figure(f"{prefix}_docs", docs)
+    print_figure(f"{prefix}_docs_per_s", rate)
+    print_figure(f"{prefix}_docs_per_cpu_s", cpu_rate)
+    print_figure(f"{prefix}_p50_ms", percentile(latencies, 50) * 1000)
+    print_figure(f"{prefix}_p99_ms", percentile(latencies, 99) * 1000)
+    print_figure(f"{prefix}_peak_rss_mb_per_process", rss)
+
+
 def tempdir(prefix: str) -> Path:
     """A temporary folder, removed at exit."""
     import atexit

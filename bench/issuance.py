@@ -33,8 +33,8 @@ from bench._common import (  # noqa: E402
     machine,
     make_home,
     peak_rss_mb,
-    percentile,
     print_figure,
+    print_run,
     tempdir,
 )
 
@@ -194,18 +194,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     check_outputs(home, lib_samples[: args.check] + base_samples[:1], work)
 
-    print_figure("issuance_docs", args.docs)
-    print_figure("issuance_docs_per_s", lib_rate)
-    print_figure("issuance_docs_per_cpu_s", lib_cpu_rate)
-    print_figure("issuance_p50_ms", percentile(lib_lat, 50) * 1000)
-    print_figure("issuance_p99_ms", percentile(lib_lat, 99) * 1000)
-    print_figure("issuance_peak_rss_mb_per_process", lib_rss)
-    print_figure("baseline_docs", args.baseline_docs)
-    print_figure("baseline_docs_per_s", base_rate)
-    print_figure("baseline_docs_per_cpu_s", base_cpu_rate)
-    print_figure("baseline_p50_ms", percentile(base_lat, 50) * 1000)
-    print_figure("baseline_p99_ms", percentile(base_lat, 99) * 1000)
-    print_figure("baseline_peak_rss_mb_per_process", base_rss)
+    print_run("issuance", args.docs, lib_rate, lib_cpu_rate, lib_lat, lib_rss)
+    print_run("baseline", args.baseline_docs, base_rate, base_cpu_rate, base_lat, base_rss)
     print_figure("speedup_vs_baseline", lib_rate / base_rate)
     print_figure("speedup_vs_baseline_cpu", lib_cpu_rate / base_cpu_rate)
     print_figure("outputs_checked", f"{len(lib_samples[: args.check]) + 1} (pyHanko, pdfsig, openssl ts)")
