@@ -42,13 +42,6 @@ class IdempotencyConflict(EdocError):
     http_status = 409
 
 
-class Forbidden(EdocError):
-    """The caller may not act on this document."""
-
-    kind = "forbidden"
-    http_status = 403
-
-
 def new_document_id() -> str:
     """A random, unguessable document id: 128 bits, base32, lowercase (26 characters)."""
     return base64.b32encode(secrets.token_bytes(16)).decode().lower().rstrip("=")
