@@ -22,9 +22,10 @@ from edoc.home import Home
 from edoc.render import warm_up
 from edoc.settings import Settings
 from edoc.verification import Verifier
+from storage.audit import AuditBatcher
 
 from . import errors
-from .limits import BodyLimitMiddleware, RateLimiter
+from .limits import BodyLimitMiddleware, CpuSlots, RateLimiter
 from .metrics import Metrics, MetricsMiddleware
 from .routes import audit, documents, health, keys, pki, revocation, tsa, verify
 from .state import ServiceState
@@ -78,6 +79,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     if anchorer is not None:
         anchorer.stop()
+    state.cpu_slots.close()
+    state.lookups.close()
     state.registry.close()
 
 
@@ -95,6 +98,8 @@ def create_app(settings: Settings | None = None, *, home: Home | None = None) ->
         verifier=Verifier.for_home(home),
         limiter=RateLimiter(settings.rate_limit_per_minute),
         metrics=Metrics(),
+        cpu_slots=CpuSlots(settings.cpu_slots),
+        lookups=AuditBatcher(home.registry().audit),
     )
     app = FastAPI(
         title="edoc",

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 from edoc.home import Home
 from edoc.settings import Settings
 from edoc.verification import Verifier
+from storage.audit import AuditBatcher
 
-from .limits import RateLimiter
+from .limits import CpuSlots, RateLimiter
 from .metrics import Metrics
 
 if TYPE_CHECKING:
@@ -31,6 +32,10 @@ class ServiceState:
     """Per-client token buckets for the public endpoints."""
     metrics: Metrics
     """The app's Prometheus metrics."""
+    cpu_slots: CpuSlots
+    """Queues CPU-bound requests (issuance, upload verification) so a few run at a time."""
+    lookups: AuditBatcher
+    """Appends public lookups (``document.verified``) to the audit log in batches."""
 
     @property
     def registry(self) -> Registry:

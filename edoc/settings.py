@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     idempotency_claim_seconds: float = 30
     max_upload_bytes: int = 20 * 1024 * 1024
     rate_limit_per_minute: int = 120
+    cpu_slots: Annotated[int, Field(ge=1)] = 2
+    """Issuances or upload verifications one worker runs at once; more requests wait their turn."""
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1

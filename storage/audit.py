@@ -19,7 +19,9 @@ import base64
 import hashlib
 import io
 import json
+import logging
 import secrets
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +36,8 @@ from storage.models import audit_anchors, audit_entries, audit_head
 if TYPE_CHECKING:
     from storage.registry import Registry
 
+log = logging.getLogger(__name__)
+
 #: the ``prev_hash`` of the first entry
 GENESIS = "0" * 64
 EXPORT_FORMAT = "edoc-audit-export/1"
@@ -46,7 +50,7 @@ class AuditEntry:
     seq: int
     """Position in the chain, 1 for the first entry, without gaps."""
     at: datetime
-    """When it was appended (UTC)."""
+    """When it happened (UTC): when appended, or when submitted for a batched event."""
     event: str
     """What happened, e.g. ``document.issued``."""
     actor: str
@@ -177,6 +181,8 @@ class AuditEvent:
     """What it concerns, e.g. a document id."""
     details: Mapping[str, Any] | None = None
     """Extra facts (JSON-serialisable)."""
+    at: datetime | None = None
+    """When it happened, if not now (an event appended later, in a batch)."""
 
 
 def append_in(conn, record: AuditEvent) -> AuditEntry:
@@ -193,7 +199,7 @@ def append_in(conn, record: AuditEvent) -> AuditEntry:
     head = conn.execute(sa.select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
     fields = dict(
         seq=head.seq + 1,
-        at=datetime.now(UTC),
+        at=record.at or datetime.now(UTC),
         event=record.event,
         actor=record.actor,
         agency=record.agency,
@@ -226,6 +232,11 @@ class AuditLog:
         record = AuditEvent(event, actor=actor, agency=agency, subject=subject, details=details)
         with write_tx(self._engine) as conn:
             return append_in(conn, record)
+
+    def append_many(self, records: Iterable[AuditEvent]) -> list[AuditEntry]:
+        """Add several entries, in order, in one transaction (all or none)."""
+        with write_tx(self._engine) as conn:
+            return [append_in(conn, record) for record in records]
 
     def entries(
         self,
@@ -322,6 +333,98 @@ class AuditLog:
             if len(rows) < batch:
                 return
             after = rows[-1].seq
+
+
+class AuditBatcher:
+    """Appends frequent, low-stakes events in batches, from a background thread.
+
+    Made for public lookups (``document.verified``): thousands a second, each
+    worth a line in the trail but not a write transaction of its own. Events
+    keep the time they were submitted and are appended, in order, at most
+    ``max_delay`` seconds later, or sooner when ``max_batch`` are waiting.
+    A process that dies loses at most that window of events; the chain itself
+    is never affected. Accountable actions (issuance, downloads, revocations,
+    keys) do not come here: they are appended in the transaction of their change.
+
+    >>> batcher = AuditBatcher(registry.audit)                       # doctest: +SKIP
+    >>> batcher.submit(AuditEvent("document.verified", actor="public"))  # doctest: +SKIP
+    >>> batcher.close()  # appends what is waiting                   # doctest: +SKIP
+    """
+
+    def __init__(
+        self, log: AuditLog, *, max_delay: float = 0.25, max_batch: int = 500, max_pending: int = 100_000
+    ):
+        self._log = log
+        self._max_delay = max_delay
+        self._max_batch = max_batch
+        self._max_pending = max_pending
+        self._pending: list[AuditEvent] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._write_lock = threading.Lock()  # one batch at a time, in submission order
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self.dropped = 0
+        """Events dropped because the database stayed unavailable with ``max_pending`` waiting."""
+
+    def submit(self, record: AuditEvent) -> None:
+        """Queue one event (stamped now unless it carries its own time); never blocks on the database."""
+        if record.at is None:
+            record = AuditEvent(**{**record.__dict__, "at": datetime.now(UTC)})
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the audit batcher is closed")
+            if len(self._pending) >= self._max_pending:
+                self.dropped += 1
+                return
+            self._pending.append(record)
+            full = len(self._pending) >= self._max_batch
+            if self._thread is None:  # started on first use: a forked worker gets its own
+                self._thread = threading.Thread(target=self._run, name="audit-batcher", daemon=True)
+                self._thread.start()
+        if full:
+            self._wake.set()
+
+    def flush(self) -> int:
+        """Append everything queued so far, now; returns how many were appended."""
+        with self._write_lock:
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                return 0
+            try:
+                self._log.append_many(batch)
+            except Exception:
+                with self._lock:  # keep them for the next try, oldest first
+                    self._pending[:0] = batch
+                    excess = len(self._pending) - self._max_pending
+                    if excess > 0:
+                        del self._pending[:excess]
+                        self.dropped += excess
+                raise
+            return len(batch)
+
+    def close(self) -> None:
+        """Stop the thread and append what is waiting (errors are logged, not raised)."""
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+        self._wake.set()
+        if thread is not None:
+            thread.join()
+        try:
+            self.flush()
+        except Exception:
+            log.exception("could not append %d queued audit events", len(self._pending))
+
+    def _run(self) -> None:
+        while not self._closed:
+            self._wake.wait(self._max_delay)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:
+                log.exception("audit batch not appended yet; retrying")
 
 
 def check_chain(

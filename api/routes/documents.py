@@ -75,7 +75,7 @@ def _in_data(field: str) -> str:
     responses={200: {"model": DocumentIssued, "description": "An idempotent retry: the document "
                      "issued before with this Idempotency-Key"}, **problems(401, 403, 404, 409, 413, 422)},
 )
-def issue_document(
+async def issue_document(
     body: DocumentCreate,
     key: IssuerKey,
     state: StateDep,
@@ -100,8 +100,10 @@ def issue_document(
         raise DataInvalid([FieldError(
             "lang", f"template {template.name!r} renders {', '.join(template.languages)}, not {body.lang!r}")])
     try:
-        doc = issuer.issue(body.template, body.data, lang=body.lang, level=body.level,
-                           idempotency_key=idempotency_key, actor=key.id)
+        doc = await state.cpu_slots.run(
+            issuer.issue, body.template, body.data, lang=body.lang, level=body.level,
+            idempotency_key=idempotency_key, actor=key.id,
+        )
     except DataInvalid as exc:
         raise DataInvalid([FieldError(_in_data(e.field), e.message) for e in exc.errors]) from exc
     except FieldError as exc:

@@ -197,3 +197,59 @@ def test_concurrent_appends_from_processes_keep_one_chain(database_url):
     for e in entries:
         per_worker[e.actor] += 1
     assert set(per_worker.values()) == {50}
+
+
+def test_batcher_appends_in_submission_order_with_submission_times(registry):
+    from storage.audit import AuditBatcher, AuditEvent
+
+    batcher = AuditBatcher(registry.audit, max_delay=60)  # only close() appends here
+    before = datetime.now(UTC)
+    for i in range(5):
+        batcher.submit(AuditEvent("document.verified", actor="public", agency="moi", subject=f"DOC-{i}"))
+    submitted = datetime.now(UTC)
+    assert registry.audit.entries() == []
+    batcher.close()
+
+    entries = registry.audit.entries()
+    assert [e.subject for e in entries] == [f"DOC-{i}" for i in range(5)]
+    assert all(before <= e.at <= submitted for e in entries)
+    assert registry.audit.verify().ok
+    with pytest.raises(RuntimeError, match="closed"):
+        batcher.submit(AuditEvent("document.verified", actor="public"))
+
+
+def test_batcher_appends_in_the_background_and_early_when_a_batch_is_full(registry):
+    import time
+
+    from storage.audit import AuditBatcher, AuditEvent
+
+    batcher = AuditBatcher(registry.audit, max_delay=60, max_batch=3)
+    for i in range(3):  # a full batch wakes the thread long before max_delay
+        batcher.submit(AuditEvent("document.verified", actor="public", subject=f"DOC-{i}"))
+    deadline = time.monotonic() + 10
+    while len(registry.audit.entries()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [e.subject for e in registry.audit.entries()] == ["DOC-0", "DOC-1", "DOC-2"]
+    batcher.close()
+
+
+def test_batcher_keeps_events_while_the_database_fails_and_caps_what_it_keeps(registry):
+    from storage.audit import AuditBatcher, AuditEvent
+    from storage.errors import StorageError
+
+    batcher = AuditBatcher(registry.audit, max_delay=60, max_pending=3)
+    sql(registry, "ALTER TABLE audit_entries RENAME TO audit_entries_away")
+    try:
+        for i in range(2):
+            batcher.submit(AuditEvent("document.verified", actor="public", subject=f"DOC-{i}"))
+        with pytest.raises(StorageError):
+            batcher.flush()
+        for i in range(2, 5):
+            batcher.submit(AuditEvent("document.verified", actor="public", subject=f"DOC-{i}"))
+    finally:
+        sql(registry, "ALTER TABLE audit_entries_away RENAME TO audit_entries")
+    assert batcher.dropped == 2  # at most max_pending wait; the newest ones are the ones refused
+    assert batcher.flush() == 3
+    assert [e.subject for e in registry.audit.entries()] == ["DOC-0", "DOC-1", "DOC-2"]
+    assert registry.audit.verify().ok
+    batcher.close()
