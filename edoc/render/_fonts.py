@@ -18,7 +18,10 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
-from reportlab.pdfbase import pdfmetrics
+import hashlib
+from collections import OrderedDict
+
+from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import ShapedStr, TTFont, shapeStr
 
 __all__ = ["ExtractableFont", "font_name", "shape", "WEIGHTS"]
@@ -58,7 +61,7 @@ class ExtractableFont(TTFont):
         self._aliases: dict[tuple[int, str], int] = {}
         self._next_alias = _FIRST_ALIAS
         self._assign_unmapped_glyphs()
-        self._cmaps: dict[tuple[str, tuple[int, ...]], str] = {}
+        self._cmaps: dict[tuple[str, tuple[int, ...]], tuple[str, _Formatted]] = {}
         self._subset_lock = threading.Lock()
         self._subsets = lru_cache(maxsize=256)(self._make_subset)
         self.face.makeSubset = lambda subset: self._subsets(tuple(subset))
@@ -143,12 +146,15 @@ class ExtractableFont(TTFont):
             pdf_font = fonts[name]
             stream = doc.idToObject[pdf_font.ToUnicode.name]
             key = (str(pdf_font.BaseFont), tuple(subset))
-            cmap = self._cmaps.get(key)
-            if cmap is None:
-                cmap = self._cmaps[key] = self._to_unicode_cmap(*key)
+            cached = self._cmaps.get(key)
+            if cached is None:
+                # the ToUnicode map, and the widths array formatted once (hundreds of numbers)
+                cmap = self._to_unicode_cmap(*key)
+                widths = _Formatted(pdf_font.Widths.format(doc))
+                cached = self._cmaps[key] = (cmap, widths)
                 if len(self._cmaps) > 1024:
                     self._cmaps.clear()
-            stream.content = cmap
+            stream.content, pdf_font.Widths = cached
 
     def _to_unicode_cmap(self, base_font: str, subset: tuple[int, ...]) -> str:
         entries = [
@@ -177,6 +183,68 @@ class ExtractableFont(TTFont):
                 "end",
             ]
         )
+
+
+class _Formatted(pdfdoc.PDFObject):
+    """A direct PDF object already written out (the same bytes in every document)."""
+
+    def __init__(self, data: bytes):
+        self._data = data
+
+    def format(self, document) -> bytes:
+        return self._data
+
+
+class _FlateMemo:
+    """Flate compression that remembers its last few results, by content digest.
+
+    A batch of one template embeds the same font subsets and ToUnicode maps in
+    document after document (they change only when a name brings new
+    characters); compressing them was a fifth of a render. The bytes out are
+    exactly zlib's, as before; only repeated work is skipped. Installed on
+    ReportLab's one Flate filter, so every stream gets it.
+    """
+
+    MIN_SIZE = 1024  # smaller streams compress faster than they hash and look up
+    ENTRIES = 256
+
+    def __init__(self, compress):
+        self._compress = compress
+        self._results: OrderedDict[bytes, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, filter_, text):
+        data = text.encode("utf8") if isinstance(text, str) else text
+        if len(data) < self.MIN_SIZE:
+            return self._compress(filter_, data)
+        key = hashlib.blake2b(data, digest_size=20).digest() + len(data).to_bytes(8, "big")
+        with self._lock:
+            hit = self._results.get(key)
+            if hit is not None:
+                self._results.move_to_end(key)
+                return hit
+        result = self._compress(filter_, data)
+        with self._lock:
+            self._results[key] = result
+            if len(self._results) > self.ENTRIES:
+                self._results.popitem(last=False)
+        return result
+
+
+def _install_flate_memo() -> None:
+    filter_class = pdfdoc.PDFStreamFilterZCompress
+    if getattr(filter_class.encode, "memo", None) is not None:
+        return  # installed already
+    memo = _FlateMemo(filter_class.encode)
+
+    def encode(self, text):
+        return memo(self, text)
+
+    encode.memo = memo  # type: ignore[attr-defined]
+    filter_class.encode = encode  # type: ignore[method-assign]
+
+
+_install_flate_memo()
 
 
 _registry_lock = threading.Lock()

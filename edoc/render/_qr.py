@@ -17,6 +17,18 @@ from reportlab.graphics.barcode import qrencoder
 
 __all__ = ["qr_matrix", "draw_qr"]
 
+def _memoise_generator_polynomials() -> None:
+    # The encoder rebuilds the Reed-Solomon generator polynomial of each block
+    # from scratch, by repeated multiplication, for every code: a third of the
+    # encoding time. It depends only on the number of error-correction bytes,
+    # and the encoder never modifies it, so one per length is kept.
+    util = qrencoder.QRUtil
+    if not hasattr(util.getErrorCorrectPolynomial, "cache_info"):
+        util.getErrorCorrectPolynomial = staticmethod(lru_cache(maxsize=64)(util.getErrorCorrectPolynomial))
+
+
+_memoise_generator_polynomials()
+
 _MASK = 2  # vertical stripes: never forms finder-like patterns in the quiet zone
 _QUIET = 4  # modules of white border the standard asks for
 
@@ -40,17 +52,23 @@ def draw_qr(canvas, value: str, x: float, y: float, size: float) -> None:
     canvas.setFillColorRGB(1, 1, 1)
     canvas.rect(x, y, size, size, stroke=0, fill=1)
     canvas.setFillColorRGB(0, 0, 0)
-    path = canvas.beginPath()
+    # in module units, origin at the code's top-left corner, y down: every
+    # coordinate is a small integer, written straight into the page's content
+    canvas.transform(module, 0, 0, -module, x + _QUIET * module, y + size - _QUIET * module)
+    canvas.addLiteral(" ".join(_runs(matrix)) + " f")
+    canvas.restoreState()
+
+
+def _runs(matrix: tuple[tuple[bool, ...], ...]):
+    """``re`` operators for each horizontal run of dark modules, one unit high."""
+    n = len(matrix)
     for r, row in enumerate(matrix):
-        top = y + size - (_QUIET + r) * module
         c = 0
         while c < n:
             if row[c]:
                 start = c
                 while c < n and row[c]:
                     c += 1
-                path.rect(x + (_QUIET + start) * module, top - module, (c - start) * module, module)
+                yield f"{start} {r} {c - start} 1 re"
             else:
                 c += 1
-    canvas.drawPath(path, stroke=0, fill=1)
-    canvas.restoreState()
