@@ -196,7 +196,7 @@ def append_in(conn, record: AuditEvent) -> AuditEntry:
     details_text = canonical_json(dict(record.details or {}))
     # Locking the head row serialises appenders across processes
     # (SQLite: the write transaction does), so the chain never forks.
-    head = conn.execute(sa.select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
+    head = conn.execute(_LOCK_HEAD).one()
     fields = dict(
         seq=head.seq + 1,
         at=record.at or datetime.now(UTC),
@@ -208,9 +208,20 @@ def append_in(conn, record: AuditEvent) -> AuditEntry:
         prev_hash=head.hash,
     )
     entry = AuditEntry(**fields, hash=entry_hash(**fields))
-    conn.execute(audit_entries.insert().values(**{**fields, "details": details_text, "hash": entry.hash}))
-    conn.execute(audit_head.update().where(audit_head.c.id == 1).values(seq=entry.seq, hash=entry.hash))
+    conn.execute(_INSERT_ENTRY, {**fields, "details": details_text, "hash": entry.hash})
+    conn.execute(_MOVE_HEAD, {"new_seq": entry.seq, "new_hash": entry.hash})
     return entry
+
+
+# Built once: statements whose values come as parameters are compiled once per
+# engine, instead of coercing and cache-keying every value of every append.
+_LOCK_HEAD = sa.select(audit_head).where(audit_head.c.id == 1).with_for_update()
+_INSERT_ENTRY = audit_entries.insert()
+_MOVE_HEAD = (
+    audit_head.update()
+    .where(audit_head.c.id == 1)
+    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+)
 
 
 class AuditLog:

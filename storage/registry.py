@@ -43,6 +43,8 @@ __all__ = ["ROLES", "ApiKey", "DocumentRecord", "DocumentVersion", "IdempotencyC
 Status = Literal["issued", "revoked"]
 VersionKind = Literal["issued", "archive-renewal"]
 _KINDS = ("issued", "archive-renewal")
+_INSERT_DOCUMENT = documents.insert()
+_INSERT_VERSION = document_versions.insert()
 
 
 @dataclass(frozen=True)
@@ -188,16 +190,18 @@ class Registry:
         record = _checked(record)
         try:
             with write_tx(self._engine) as conn:
-                conn.execute(documents.insert().values(**dataclasses.asdict(record)))
+                # values as parameters: the statements compile once, not per document
+                conn.execute(_INSERT_DOCUMENT, dataclasses.asdict(record))
                 conn.execute(
-                    document_versions.insert().values(
-                        doc_id=record.id,
-                        seq=1,
-                        sha256=record.sha256,
-                        size=record.size,
-                        kind="issued",
-                        created_at=record.issued_at,
-                    )
+                    _INSERT_VERSION,
+                    {
+                        "doc_id": record.id,
+                        "seq": 1,
+                        "sha256": record.sha256,
+                        "size": record.size,
+                        "kind": "issued",
+                        "created_at": record.issued_at,
+                    },
                 )
                 if audit is not None:
                     append_in(conn, audit)
