@@ -10,12 +10,14 @@ PKIStatus ``rejection`` and the matching failure bit, as RFC 3161 §2.4.2 asks.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from asn1crypto import algos, cms, tsp, x509
+from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.signers import Signer
 
 from ._aio import run_sync
@@ -68,6 +70,7 @@ class TimeStampAuthority:
         # the TSA's name in every token, encoded once (re-loaded: embedding copies bytes)
         name = x509.GeneralName(name="directory_name", value=self._cert.subject)
         self._tsa_name = x509.GeneralName.load(name.dump())
+        self._parts: _TokenParts | None = None  # built at the first token (needs the signer's mechanism)
 
     @property
     def certificate(self) -> x509.Certificate:
@@ -138,26 +141,99 @@ class TimeStampAuthority:
         }
         if req["nonce"].native is not None:
             info["nonce"] = req["nonce"]
-        encap = cms.EncapsulatedContentInfo(
-            {"content_type": "tst_info", "content": cms.ParsableOctetString(tsp.TSTInfo(info).dump())}
+        tst_der = tsp.TSTInfo(info).dump()
+        return await self._token(tst_der, now, with_certs=bool(req["cert_req"].native))
+
+    async def _token(self, tst_der: bytes, now: datetime, *, with_certs: bool) -> cms.ContentInfo:
+        """The SignedData around a TSTInfo, built with asn1crypto; the key signs through pyHanko.
+
+        Only the message digest, the signing time and the signature change from
+        token to token; everything else was built once in :meth:`_prepare`.
+        pyHanko's general-purpose CMS path (``async_sign_general_data``) costs
+        1.3 ms of CPU per token, two tokens per seal; this one, a third of that.
+        """
+        if self._parts is None:
+            self._parts = self._prepare()
+        parts = self._parts
+        digest = hashlib.new(self._settings.digest_algorithm, tst_der).digest()
+        signed_attrs = cms.CMSAttributes(
+            [
+                parts.content_type,
+                cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": now})]}),
+                cms.CMSAttribute({"type": "message_digest", "values": [digest]}),
+                parts.signing_certificate_v2,  # ESSCertIDv2, required by RFC 5816
+            ]
         )
-        # use_cades adds signing-certificate-v2 (ESSCertIDv2), required by RFC 5816
-        token = await self._signer.async_sign_general_data(
-            encap, self._settings.digest_algorithm, detached=False, use_cades=True
-        )
-        if not req["cert_req"].native:
-            # RFC 3161 §2.4.1: without certReq the certificates field must be absent.
-            # It is not covered by the signature, so dropping it keeps the token valid.
-            signed = token["content"]
-            fields = {
-                name: signed[name]
-                for name, _spec, *_ in cms.SignedData._fields
-                if name != "certificates" and signed[name].native is not None
+        # RFC 5652 5.4: the signature covers the DER of the attributes as a SET OF
+        signature = await self._signer.async_sign_raw(signed_attrs.dump(), self._settings.digest_algorithm)
+        signer_info = cms.SignerInfo(
+            {
+                "version": "v1",
+                "sid": parts.sid,
+                "digest_algorithm": parts.digest_algorithm,
+                "signed_attrs": signed_attrs,
+                "signature_algorithm": parts.signature_algorithm,
+                "signature": signature,
             }
-            token = cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(fields)})
+        )
+        signed = {
+            "version": "v3",
+            "digest_algorithms": [parts.digest_algorithm],
+            "encap_content_info": {"content_type": "tst_info", "content": cms.ParsableOctetString(tst_der)},
+            "signer_infos": [signer_info],
+        }
+        if with_certs:
+            # RFC 3161 2.4.1: with certReq, the TSA's certificate (and here its chain
+            # without the root, which verifiers must hold already); without, none
+            signed["certificates"] = parts.certificates
+        token = cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed)})
         # re-loaded from its DER (same bytes): embedding it in a seal then copies bytes
         # instead of deep-copying and re-encoding the whole token
         return cms.ContentInfo.load(token.dump())
+
+    def _prepare(self) -> _TokenParts:
+        signer, cert = self._signer, self._cert
+        digest_algorithm = self._settings.digest_algorithm
+
+        def frozen(value):
+            return type(value).load(value.dump())
+
+        chain = [c for c in signer.cert_registry if c.self_signed == "no" and c.dump() != cert.dump()]
+        return _TokenParts(
+            content_type=frozen(cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]})),
+            signing_certificate_v2=frozen(
+                cms.CMSAttribute(
+                    {"type": "signing_certificate_v2", "values": [as_signing_certificate_v2(cert, digest_algorithm)]}
+                )
+            ),
+            sid=frozen(
+                cms.SignerIdentifier(
+                    {
+                        "issuer_and_serial_number": {
+                            "issuer": cert.issuer,
+                            "serial_number": cert.serial_number,
+                        }
+                    }
+                )
+            ),
+            digest_algorithm=frozen(algos.DigestAlgorithm({"algorithm": digest_algorithm})),
+            signature_algorithm=frozen(signer.get_signature_mechanism_for_digest(digest_algorithm)),
+            certificates=frozen(
+                cms.CertificateSet([cms.CertificateChoices(name="certificate", value=c) for c in [cert, *chain]])
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class _TokenParts:
+    """The parts of every token that do not change (encoded once)."""
+
+    content_type: cms.CMSAttribute
+    signing_certificate_v2: cms.CMSAttribute
+    sid: cms.SignerIdentifier
+    digest_algorithm: algos.DigestAlgorithm
+    signature_algorithm: algos.SignedDigestAlgorithm
+    certificates: cms.CertificateSet
 
 
 class TimeStampResp(tsp.TimeStampResp):
