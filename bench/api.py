@@ -8,6 +8,13 @@ before. ``GET /healthz`` at the same concurrency is the reference: what the
 HTTP stack itself gives on this machine. wrk runs on the same cores as the
 server, so the figures include the load generator's own cost.
 
+Those runs saturate the server: every connection sends its next request as
+soon as the last one is answered, so their latencies are queueing at full
+load. The ``verify_by_id_paced_*`` run asks the latency question at a given
+load instead: each connection waits between requests so that together they
+offer ``--paced-rate`` requests/s (1,000 by default, the target), and the
+achieved rate is printed beside the p50/p99 it got (one wrk thread drives it).
+
 The per-client rate limit (setting ``rate_limit_per_minute``) would cap one load
 generator at 120 verifications a minute; the bench home sets it high.
 
@@ -76,6 +83,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--ids", type=int, default=100, help="documents issued for verify-by-id")
+    parser.add_argument("--paced-rate", type=int, default=1000,
+                        help="requests/s offered in the paced verify-by-id run")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("bench/api.py needs wrk (apt-get install wrk)")
@@ -129,12 +138,19 @@ def main(argv: list[str] | None = None) -> None:
             "local ids = {" + ",".join(f'"{i}"' for i in ids) + "}\n"
             'request = function() return wrk.format("GET", "/v1/verify/" .. ids[math.random(#ids)]) end\n'
         )
+        # each connection pauses so that together they offer --paced-rate (a response
+        # takes ~5 ms at that load, which the pause leaves room for)
+        pause_ms = max(1, round(1000 * args.connections / args.paced_rate) - 5)
+        paced_lua = work / "paced.lua"
+        paced_lua.write_text(verify_lua.read_text() + f"delay = function() return {pause_ms} end\n")
         plain_lua = work / "plain.lua"
         plain_lua.write_text("")
         threads = min(2, args.connections)
         run = dict(duration=args.duration, connections=args.connections, threads=threads)
         health = _wrk(f"{url}/healthz", plain_lua, **run)
         verify = _wrk(url, verify_lua, **run)
+        # one wrk thread is plenty at this rate, and leaves the other core to the server
+        paced = _wrk(url, paced_lua, **{**run, "threads": 1})
         issue = _wrk(f"{url}/v1/documents", issue_lua, **run)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -146,7 +162,9 @@ def main(argv: list[str] | None = None) -> None:
     print_figure("machine", machine())
     print_figure("server_workers", args.workers)
     print_figure("load_generator", f"wrk -t{threads} -c{args.connections} -d{args.duration}s (same machine)")
-    for name, fig in (("issue", issue), ("verify_by_id", verify), ("healthz_reference", health)):
+    print_figure("paced_offered_per_s", args.paced_rate)
+    for name, fig in (("issue", issue), ("verify_by_id", verify), ("verify_by_id_paced", paced),
+                      ("healthz_reference", health)):
         print_figure(f"{name}_requests", fig["requests"])
         print_figure(f"{name}_per_s", fig["rps"])
         print_figure(f"{name}_p50_ms", fig["p50_ms"])

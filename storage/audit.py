@@ -191,26 +191,44 @@ def append_in(conn, record: AuditEvent) -> AuditEntry:
     The change and its audit entry then commit together or not at all, so a crash
     can never leave a registered document without its ``document.issued`` entry.
     """
-    if not record.event or not record.actor:
-        raise ValueError("an audit entry needs an event and an actor")
-    details_text = canonical_json(dict(record.details or {}))
+    return append_all_in(conn, [record])[0]
+
+
+def append_all_in(conn, records: list[AuditEvent]) -> list[AuditEntry]:
+    """Append ``records``, in order, inside the caller's write transaction ``conn``.
+
+    The head is read and moved once, and the rows go in as one batch.
+    """
+    for record in records:
+        if not record.event or not record.actor:
+            raise ValueError("an audit entry needs an event and an actor")
+    if not records:
+        return []
     # Locking the head row serialises appenders across processes
     # (SQLite: the write transaction does), so the chain never forks.
     head = conn.execute(_LOCK_HEAD).one()
-    fields = dict(
-        seq=head.seq + 1,
-        at=record.at or datetime.now(UTC),
-        event=record.event,
-        actor=record.actor,
-        agency=record.agency,
-        subject=record.subject,
-        details=json.loads(details_text),
-        prev_hash=head.hash,
-    )
-    entry = AuditEntry(**fields, hash=entry_hash(**fields))
-    conn.execute(_INSERT_ENTRY, {**fields, "details": details_text, "hash": entry.hash})
-    conn.execute(_MOVE_HEAD, {"new_seq": entry.seq, "new_hash": entry.hash})
-    return entry
+    seq, prev_hash = head.seq, head.hash
+    entries, rows = [], []
+    for record in records:
+        details_text = canonical_json(dict(record.details or {}))
+        seq += 1
+        fields = dict(
+            seq=seq,
+            at=record.at or datetime.now(UTC),
+            event=record.event,
+            actor=record.actor,
+            agency=record.agency,
+            subject=record.subject,
+            details=json.loads(details_text),
+            prev_hash=prev_hash,
+        )
+        entry = AuditEntry(**fields, hash=entry_hash(**fields))
+        entries.append(entry)
+        rows.append({**fields, "details": details_text, "hash": entry.hash})
+        prev_hash = entry.hash
+    conn.execute(_INSERT_ENTRY, rows)
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev_hash})
+    return entries
 
 
 # Built once: statements whose values come as parameters are compiled once per
@@ -247,7 +265,7 @@ class AuditLog:
     def append_many(self, records: Iterable[AuditEvent]) -> list[AuditEntry]:
         """Add several entries, in order, in one transaction (all or none)."""
         with write_tx(self._engine) as conn:
-            return [append_in(conn, record) for record in records]
+            return append_all_in(conn, list(records))
 
     def entries(
         self,

@@ -57,6 +57,6 @@ def test_seal_scaling_bench_prints_seal_and_hash_times():
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="needs wrk (apt-get install wrk)")
 def test_api_bench_prints_http_figures():
-    f = _figures("api.py", "--duration", "1", "--ids", "2", "--connections", "4")
+    f = _figures("api.py", "--duration", "1", "--ids", "2", "--connections", "4", "--paced-rate", "200")
     _positive(f, "issue_per_s", "issue_p99_ms", "verify_by_id_per_s", "verify_by_id_p99_ms",
-              "healthz_reference_per_s")
+              "verify_by_id_paced_per_s", "verify_by_id_paced_p99_ms", "healthz_reference_per_s")
