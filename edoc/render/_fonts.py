@@ -13,13 +13,12 @@ is that source text (first glyph) or nothing (the others).
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from collections import OrderedDict
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-
-import hashlib
-from collections import OrderedDict
 
 from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import ShapedStr, TTFont, shapeStr
