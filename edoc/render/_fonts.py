@@ -207,7 +207,7 @@ class _FlateMemo:
     MIN_SIZE = 1024  # smaller streams compress faster than they hash and look up
     ENTRIES = 256
 
-    def __init__(self, compress):
+    def __init__(self, compress) -> None:
         self._compress = compress
         self._results: OrderedDict[bytes, bytes] = OrderedDict()
         self._lock = threading.Lock()
