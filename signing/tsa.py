@@ -21,6 +21,7 @@ from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.signers import Signer
 
 from ._aio import run_sync
+from .keys import frozen
 from .serials import SerialCounter
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class TimeStampAuthority:
         # the TSA's name in every token, encoded once (re-loaded: embedding copies bytes)
         name = x509.GeneralName(name="directory_name", value=self._cert.subject)
         self._tsa_name = x509.GeneralName.load(name.dump())
-        self._parts: _TokenParts | None = None  # built at the first token (needs the signer's mechanism)
+        self._parts = self._prepare()
 
     @property
     def certificate(self) -> x509.Certificate:
@@ -152,8 +153,6 @@ class TimeStampAuthority:
         pyHanko's general-purpose CMS path (``async_sign_general_data``) costs
         1.3 ms of CPU per token, two tokens per seal; this one, a third of that.
         """
-        if self._parts is None:
-            self._parts = self._prepare()
         parts = self._parts
         digest = hashlib.new(self._settings.digest_algorithm, tst_der).digest()
         signed_attrs = cms.CMSAttributes(
@@ -194,10 +193,6 @@ class TimeStampAuthority:
     def _prepare(self) -> _TokenParts:
         signer, cert = self._signer, self._cert
         digest_algorithm = self._settings.digest_algorithm
-
-        def frozen(value):
-            return type(value).load(value.dump())
-
         chain = [c for c in signer.cert_registry if c.self_signed == "no" and c.dump() != cert.dump()]
         return _TokenParts(
             content_type=frozen(cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]})),
@@ -216,7 +211,7 @@ class TimeStampAuthority:
                     }
                 )
             ),
-            digest_algorithm=frozen(algos.DigestAlgorithm({"algorithm": digest_algorithm})),
+            digest_algorithm=frozen(digest_algorithm_id(digest_algorithm)),
             signature_algorithm=frozen(signer.get_signature_mechanism_for_digest(digest_algorithm)),
             certificates=frozen(
                 cms.CertificateSet([cms.CertificateChoices(name="certificate", value=c) for c in [cert, *chain]])

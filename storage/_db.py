@@ -50,11 +50,10 @@ class _SqliteWriteLock:
         try:
             if self._depth == 0 and self._path is not None:
                 fcntl.flock(self._file(), fcntl.LOCK_EX)
-        except OSError as exc:
+        except BaseException as exc:
             self._thread_lock.release()
-            raise StorageUnavailable(f"database unavailable: {exc}") from exc
-        except BaseException:
-            self._thread_lock.release()
+            if isinstance(exc, OSError):
+                raise StorageUnavailable(f"database unavailable: {exc}") from exc
             raise
         self._depth += 1
 

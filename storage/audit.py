@@ -23,7 +23,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
@@ -399,7 +399,7 @@ class AuditBatcher:
     def submit(self, record: AuditEvent) -> None:
         """Queue one event (stamped now unless it carries its own time); never blocks on the database."""
         if record.at is None:
-            record = AuditEvent(**{**record.__dict__, "at": datetime.now(UTC)})
+            record = replace(record, at=datetime.now(UTC))
         with self._lock:
             if self._closed:
                 raise RuntimeError("the audit batcher is closed")
