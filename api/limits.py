@@ -1,4 +1,5 @@
-"""Protections at the edge: a request-body size limit and per-client rate limiting.
+"""Protections at the edge: a request-body size limit, per-client rate limiting,
+and keeping the work even across worker processes.
 
 The body limit is an ASGI middleware: a ``Content-Length`` over the limit is
 refused before any byte of the body is read, and a streamed (chunked) body is
@@ -11,6 +12,14 @@ The rate limiter is a token bucket per client address, in process memory: with
 times the configured rate (a shared store such as Redis would be the next step
 if that matters). Behind a reverse proxy, uvicorn must trust its X-Forwarded-For
 (``edoc serve --forwarded-allow-ips``), or every client shares the proxy's bucket.
+
+With several workers each one listens on its own ``SO_REUSEPORT`` socket and
+the kernel hands it connections by a hash of their addresses: 32 keep-alive
+clients may split 20 to 12, and the busier worker's queue sets the latency
+tail. ``WorkerBalance`` lets each worker see the others' requests in flight
+(a small shared memory file) and answer ``Connection: close`` while it carries
+two or more than the least busy one: the client reconnects and lands on a
+worker by a new hash, until the split is even.
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ import asyncio
 import contextvars
 import functools
 import math
+import mmap
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -73,6 +84,75 @@ class CpuSlots:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True)
+
+
+class WorkerLoads:
+    """Requests in flight per worker, in a file of one 8-byte counter per worker.
+
+    Each worker writes only its own counter (from its event loop) and reads the
+    others'; ``edoc serve`` creates the file and gives every worker its index.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], index: int):
+        with open(path, "r+b") as f:
+            self._map = mmap.mmap(f.fileno(), 0)
+        self._counts = memoryview(self._map).cast("q")
+        if not 0 <= index < len(self._counts):
+            raise ValueError(f"worker index {index} outside 0..{len(self._counts) - 1}")
+        self.index = index
+        self._counts[index] = 0  # a restarted worker starts from nothing in flight
+
+    @staticmethod
+    def create(path: str | os.PathLike[str], workers: int) -> None:
+        """The file for ``workers`` counters, all zero."""
+        with open(path, "wb") as f:
+            f.write(bytes(8 * workers))
+
+    def started(self) -> int:
+        """Count one more request here; returns this worker's count."""
+        self._counts[self.index] += 1
+        return self._counts[self.index]
+
+    def finished(self) -> None:
+        self._counts[self.index] = max(0, self._counts[self.index] - 1)
+
+    def overloaded(self) -> bool:
+        """Whether this worker carries two or more requests more than the least busy one."""
+        return self._counts[self.index] >= min(self._counts) + 2
+
+
+class WorkerBalance:
+    """ASGI middleware: ``Connection: close`` on answers of a worker busier than its peers.
+
+    At most one connection per ``interval`` seconds is let go, so a burst does
+    not make every client reconnect at once.
+    """
+
+    def __init__(self, app: ASGIApp, *, loads: WorkerLoads, interval: float = 0.05):
+        self.app = app
+        self.loads = loads
+        self.interval = interval
+        self._last = 0.0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loads = self.loads
+
+        async def send_balanced(message: Message) -> None:
+            if message["type"] == "http.response.start" and loads.overloaded():
+                now = time.monotonic()
+                if now - self._last >= self.interval:
+                    self._last = now
+                    message = {**message, "headers": [*message.get("headers", ()), (b"connection", b"close")]}
+            await send(message)
+
+        loads.started()
+        try:
+            await self.app(scope, receive, send_balanced)
+        finally:
+            loads.finished()
 
 
 class BodyLimitMiddleware:

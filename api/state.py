@@ -36,6 +36,8 @@ class ServiceState:
     """Queues CPU-bound requests (issuance, upload verification) so a few run at a time."""
     lookups: AuditBatcher
     """Appends public lookups (``document.verified``) to the audit log in batches."""
+    freeze_heap: bool = False
+    """Exempt what start-up built from garbage collection (a server process, see create_app)."""
 
     @property
     def registry(self) -> Registry:

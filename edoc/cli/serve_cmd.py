@@ -4,7 +4,8 @@ On first start it creates the home (built-in PKI) and a first admin API key,
 printed once. Before listening it builds the app, which loads every key and the
 TSA: a wrong passphrase or a missing TSA stops it here with a message.
 With ``--workers N`` each worker builds its app from the environment
-(``api.app:app_from_env``) and metrics are aggregated across workers.
+(``api.app:app_from_env``), listens on its own ``SO_REUSEPORT`` socket (see
+``_workers``), and metrics are aggregated across workers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 
 from ..home import Home
 from ._common import EXIT_OK, EXIT_USAGE, CliError, settings_from
+from ._workers import APP, HAS_REUSEPORT, serve_workers
 from .apikey_cmds import create_key
 
 _ANY = ("0.0.0.0", "::", "")
@@ -70,7 +72,7 @@ def cmd_serve(args) -> int:
     home = Home.create(settings) if first else Home.open(settings)
     if first:
         print(f"created edoc home {home.path} with a built-in PKI", flush=True)
-    app = create_app(home.settings, home=home)  # fails early on keys, TSA, registry
+    app = create_app(home.settings, home=home, freeze_heap=True)  # fails early on keys, TSA, registry
     secret = ensure_first_admin(home)
     if secret is not None:
         print(f"first admin API key (shown this once, stored only hashed):\n  {secret}", flush=True)
@@ -86,6 +88,10 @@ def cmd_serve(args) -> int:
         return EXIT_OK
     os.environ["EDOC_HOME"] = str(home.path)  # the workers read their settings from here
     _multiprocess_metrics(home)
-    uvicorn.run("api.app:app_from_env", factory=True, host=s.host, port=s.port, workers=s.workers,
-                log_level=args.log_level, **proxy)
+    options = dict(host=s.host, port=s.port, log_level=args.log_level, **proxy)
+    if HAS_REUSEPORT:  # a socket per worker, so connections spread evenly (see _workers)
+        run_dir = home.path / "run"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        return serve_workers(options, s.workers, run_dir)
+    uvicorn.run(APP, factory=True, workers=s.workers, **options)
     return EXIT_OK

@@ -146,3 +146,76 @@ def test_rate_limit_waits_are_whole_seconds():
         for _ in range(2000):
             limiter.check("a")
     assert exc.value.retry_after >= 1
+
+
+# -- keeping the workers even ---------------------------------------------------------
+
+
+def _balanced_app(loads, **kw):
+    from api.limits import WorkerBalance
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    return WorkerBalance(app, loads=loads, **kw)
+
+
+def _answer(app) -> dict[bytes, bytes]:
+    import asyncio
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+
+    asyncio.run(app({"type": "http", "method": "GET", "path": "/"}, receive, send))
+    return dict(sent[0]["headers"])
+
+
+def test_worker_loads_are_shared_through_the_file(tmp_path):
+    from api.limits import WorkerLoads
+
+    path = tmp_path / "loads"
+    WorkerLoads.create(path, 2)
+    one, two = WorkerLoads(path, 0), WorkerLoads(path, 1)
+    for _ in range(3):
+        one.started()
+    assert one.overloaded() and not two.overloaded()
+    two.started()
+    assert one.overloaded()  # 3 against 1
+    one.finished()
+    assert not one.overloaded()  # 2 against 1: even enough
+    with pytest.raises(ValueError):
+        WorkerLoads(path, 2)
+
+
+def test_a_busier_worker_lets_a_connection_go_and_an_even_one_keeps_it(tmp_path):
+    from api.limits import WorkerLoads
+
+    path = tmp_path / "loads"
+    WorkerLoads.create(path, 2)
+    busy, idle = WorkerLoads(path, 0), WorkerLoads(path, 1)
+    app = _balanced_app(busy, interval=0)
+    assert b"connection" not in _answer(app)  # 1 in flight (this one) against 0
+    busy.started()  # another request waits here: with this one, 2 against 0
+    assert _answer(app)[b"connection"] == b"close"
+    idle.started()
+    assert b"connection" not in _answer(app)  # 2 against 1
+    assert busy._counts[0] == 1  # each answered request was counted out again
+
+
+def test_connections_are_let_go_at_most_once_per_interval(tmp_path):
+    from api.limits import WorkerLoads
+
+    path = tmp_path / "loads"
+    WorkerLoads.create(path, 2)
+    busy = WorkerLoads(path, 0)
+    for _ in range(5):
+        busy.started()
+    app = _balanced_app(busy, interval=60)
+    closes = [_answer(app).get(b"connection") for _ in range(3)]
+    assert closes == [b"close", None, None]

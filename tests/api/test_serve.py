@@ -148,3 +148,87 @@ def test_several_workers_share_the_home_and_aggregate_metrics(make_home):
             assert c.get("/v1/keys", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
             text = c.get("/metrics").text
         assert 'edoc_http_requests_total{method="GET",route="/pki/{name}.crt",status="200"} 6.0' in text
+
+
+def _workers_of(pid: int) -> set[int]:
+    """The uvicorn worker processes under ``edoc serve`` (not multiprocessing's helpers)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid and b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+            found.add(int(entry.name))
+    return found
+
+
+def _two_workers(pid: int, *, without: int | None = None) -> set[int] | None:
+    workers = _workers_of(pid)
+    return workers if len(workers) == 2 and without not in workers else None
+
+
+def _listening_inodes(pid: int, port: int) -> set[str]:
+    """Inodes of the sockets ``pid`` holds that listen on ``port``."""
+    held = set()
+    for fd in (Path("/proc") / str(pid) / "fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            held.add(target[8:-1])
+    listening = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "0A":  # 0A: LISTEN
+            listening.add(fields[9])
+    return held & listening
+
+
+def _wait(predicate, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def test_each_worker_listens_on_its_own_socket_and_a_dead_one_is_replaced(make_home):
+    home = make_home().path
+    with serving(home, "--workers", "2", passphrase=HOME_PASSPHRASE) as served:
+        served.wait_healthy()
+        port = int(served.url.rsplit(":", 1)[1])
+        workers = _wait(lambda: _two_workers(served.proc.pid))
+        sockets = [_wait(lambda p=p: _listening_inodes(p, port)) for p in workers]
+        assert len(sockets[0] | sockets[1]) == 2  # two sockets, one each: the kernel spreads connections
+        assert not _listening_inodes(served.proc.pid, port)  # the parent only holds the port
+
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        replaced = _wait(lambda: _two_workers(served.proc.pid, without=victim))
+        assert len(replaced - workers) == 1
+        for _ in range(10):  # fresh connections: whichever worker gets them answers
+            assert httpx.get(f"{served.url}/healthz", timeout=10).status_code == 200
+        served.wait_for("died")
+        served.proc.send_signal(signal.SIGTERM)
+        assert served.proc.wait(timeout=60) == 0
+    assert not any(Path(f"/proc/{pid}").exists() for pid in replaced)
+
+
+def test_several_workers_refuse_a_port_already_served(make_home):
+    home = make_home().path
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(_command("--port", str(port), "--workers", "2"), env=_env(home, HOME_PASSPHRASE),
+                              capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert f"edoc: something already answers on 127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr
