@@ -22,8 +22,12 @@ from storage.registry import ApiKey, Registry
 from .errors import PermissionDenied, Unauthenticated
 from .state import ServiceState
 
+# Dependencies that only read state are ``async def``: FastAPI runs a plain ``def``
+# one in its thread pool, a hop per request that, in a worker busy issuing,
+# waits its turn for the interpreter lock.
 
-def get_state(request: Request) -> ServiceState:
+
+async def get_state(request: Request) -> ServiceState:
     """The app's :class:`ServiceState`."""
     return request.app.state.edoc
 
@@ -31,19 +35,19 @@ def get_state(request: Request) -> ServiceState:
 StateDep = Annotated[ServiceState, Depends(get_state)]
 
 
-def get_home(state: StateDep) -> Home:
+async def get_home(state: StateDep) -> Home:
     return state.home
 
 
-def get_registry(state: StateDep) -> Registry:
+async def get_registry(state: StateDep) -> Registry:
     return state.registry
 
 
-def get_issuer(state: StateDep) -> Issuer:
+async def get_issuer(state: StateDep) -> Issuer:
     return state.issuer
 
 
-def get_verifier(state: StateDep) -> Verifier:
+async def get_verifier(state: StateDep) -> Verifier:
     return state.verifier
 
 
@@ -92,7 +96,7 @@ def optional_key(
 OptionalKey = Annotated[ApiKey | None, Depends(optional_key)]
 
 
-def current_key(key: OptionalKey) -> ApiKey:
+async def current_key(key: OptionalKey) -> ApiKey:
     """The authenticated key; 401 when there is none."""
     if key is None:
         raise Unauthenticated(
@@ -108,7 +112,7 @@ def require_role(*roles: str):
     """A dependency admitting keys that carry at least one of ``roles``."""
     wanted = frozenset(roles)
 
-    def check(key: CurrentKey) -> ApiKey:
+    async def check(key: CurrentKey) -> ApiKey:
         if not key.roles & wanted:
             raise PermissionDenied(
                 f"this needs an API key with the role {' or '.join(sorted(wanted))}; "

@@ -23,7 +23,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader
-from starlette.concurrency import run_in_threadpool
 
 from edoc.errors import EdocError, NotFound
 from storage.registry import DocumentRecord
@@ -94,8 +93,12 @@ def _accepts_gzip(request: Request) -> bool:
     return "gzip" in request.headers.get("accept-encoding", "")
 
 
+# The GET pages are ``async def``: what they do is in memory or one registry read
+# (``ServiceState.read``), cheaper than the thread hop a plain ``def`` costs.
+
+
 @router.get("/static/{name}")
-def static_file(request: Request, name: str, v: str | None = None) -> Response:
+async def static_file(request: Request, name: str, v: str | None = None) -> Response:
     """A static file of the pages; cached for a year when asked for by its version."""
     asset = _ASSETS.get(name)
     if asset is None:
@@ -213,15 +216,16 @@ def _render(
 
 
 @router.get("/verify", response_class=HTMLResponse)
-def check_page(request: Request, lang: str | None = None) -> Response:
+async def check_page(request: Request, lang: str | None = None) -> Response:
     """The page to check any sealed PDF."""
     return _render(request, lang=pick_lang(lang), doc_id=None)
 
 
 @router.get("/verify/{doc_id}", response_class=HTMLResponse)
-def status_page(request: Request, doc_id: str, lang: str | None = None) -> Response:
+async def status_page(request: Request, doc_id: str, lang: str | None = None) -> Response:
     """The status of one document: valid, revoked, or not in the register (404)."""
-    record = _lookup(request.app.state.edoc.home, doc_id)
+    services = request.app.state.edoc
+    record = await services.read(_lookup, services.home, doc_id)
     return _render(
         request,
         lang=pick_lang(lang),
@@ -267,7 +271,7 @@ async def _check(request: Request, *, doc_id: str | None, lang: str) -> Response
             request,
             lang=lang,
             doc_id=doc_id,
-            record=await run_in_threadpool(_lookup, home, doc_id) if doc_id else None,
+            record=await services.read(_lookup, home, doc_id) if doc_id else None,
             error=t["rate_limited"].format(seconds=wait),
             status_code=429,
             extra_headers={"Retry-After": str(wait)},
@@ -281,7 +285,7 @@ async def _check(request: Request, *, doc_id: str | None, lang: str) -> Response
         too_large = True
     record = None
     if doc_id is not None:
-        record = await run_in_threadpool(_lookup, home, doc_id)
+        record = await services.read(_lookup, home, doc_id)
     if too_large:
         error = t["too_large"].format(mb=_megabytes(limit))
         return _render(request, lang=lang, doc_id=doc_id, record=record, error=error,
@@ -293,7 +297,7 @@ async def _check(request: Request, *, doc_id: str | None, lang: str) -> Response
     del upload  # checked and dropped: the bytes are never written anywhere
     matched = None
     if report.registry is not None and report.registry.document_id:
-        matched = record if report.registry.document_id == doc_id else await run_in_threadpool(
+        matched = record if report.registry.document_id == doc_id else await services.read(
             _lookup, home, report.registry.document_id
         )
     result = file_result(

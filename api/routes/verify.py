@@ -75,13 +75,13 @@ async def verify_upload(request: Request, state: StateDep) -> JSONResponse:
 
 
 @router.get("/{doc_id}", response_model=DocumentStatusPublic, responses=problems(404, 429))
-def verify_by_id(doc_id: str, state: StateDep) -> DocumentStatusPublic:
+async def verify_by_id(doc_id: str, state: StateDep) -> DocumentStatusPublic:
     """The registry's word on a document id: status, issuer, type, date and masked holder only."""
     if not _DOC_ID.fullmatch(doc_id):
         state.metrics.verifications.labels("id", "unknown").inc()
         raise NotFound("no document with this id is on record; check the id printed under the QR code")
     try:
-        record = state.registry.get(doc_id)
+        record = await state.read(state.registry.get, doc_id)
     except DocumentNotFound:
         state.metrics.verifications.labels("id", "unknown").inc()
         raise NotFound(
