@@ -21,8 +21,12 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from .errors import KeyLoadError
 
-KeyType = Literal["ecdsa-p256", "rsa-3072"]
-KEY_TYPES: tuple[KeyType, ...] = ("ecdsa-p256", "rsa-3072")
+KeyType = Literal["ecdsa-p256", "rsa-3072", "rsa-2048"]
+#: ECDSA P-256 is the default: small, fast, strong. RSA-3072 for relying parties that
+#: want RSA at the strength recommended beyond 2030; RSA-2048 (112-bit, NIST SP 800-57
+#: allows it through 2030) for those whose software or policy still asks for it.
+KEY_TYPES: tuple[KeyType, ...] = ("ecdsa-p256", "rsa-3072", "rsa-2048")
+_RSA_BITS = {"rsa-3072": 3072, "rsa-2048": 2048}
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
@@ -31,8 +35,8 @@ def generate_private_key(key_type: KeyType) -> PrivateKey:
     """Generate a fresh key of the named type."""
     if key_type == "ecdsa-p256":
         return ec.generate_private_key(ec.SECP256R1())
-    if key_type == "rsa-3072":
-        return rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    if key_type in _RSA_BITS:
+        return rsa.generate_private_key(public_exponent=65537, key_size=_RSA_BITS[key_type])
     raise ValueError(f"unknown key type {key_type!r}; choose one of {', '.join(KEY_TYPES)}")
 
 

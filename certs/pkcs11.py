@@ -533,7 +533,7 @@ class Pkcs11Token:
     def generate_key(
         self, key_type: KeyType, *, label: str, key_id: bytes | None = None
     ) -> TokenKey:
-        """Generate a non-extractable signing key pair in the token (RSA-3072 or EC P-256)."""
+        """Generate a non-extractable signing key pair in the token (EC P-256, RSA-3072 or RSA-2048)."""
         key_id = key_id or secrets.token_bytes(8)
         with self.admin_session() as session:
             for query in ({"label": label, "key_id": None}, {"label": None, "key_id": key_id}):
@@ -554,8 +554,8 @@ class Pkcs11Token:
                     Attribute.PRIVATE: True,
                 },
             }
-            if key_type == "rsa-3072":
-                session.generate_keypair(pkcs11.KeyType.RSA, 3072, **common)
+            if key_type in ("rsa-3072", "rsa-2048"):
+                session.generate_keypair(pkcs11.KeyType.RSA, int(key_type[4:]), **common)
             elif key_type == "ecdsa-p256":
                 from pkcs11.util.ec import encode_named_curve_parameters
 

@@ -92,7 +92,7 @@ def subject_name(common_name: str, organization: str, country: str = "TH") -> x5
 
 
 def signature_hash(key: PrivateKey) -> hashes.SHA256:
-    """The hash an issuer key signs certificates with (SHA-256 for P-256 and RSA-3072)."""
+    """The hash an issuer key signs certificates with (SHA-256 for P-256 and RSA)."""
     if isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
         return hashes.SHA256()
     raise TypeError(f"unsupported issuer key {type(key).__name__}")

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from certs.keys import KeyType
+
 CONFIG_NAME = "edoc.toml"
 
 
@@ -51,7 +53,7 @@ class Settings(BaseSettings):
     agency_address_th: str | None = None
     agency_address_en: str | None = None
     emblem: Path | None = None
-    key_type: Literal["ecdsa-p256", "rsa-3072"] = "ecdsa-p256"
+    key_type: KeyType = "ecdsa-p256"
     key_passphrase: SecretStr | None = None
     key_passphrase_file: Path | None = None
     signing_level: Literal["B-B", "B-T", "B-LT", "B-LTA"] = "B-T"

@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from certs.errors import CertsError
-from certs.keys import load_certificates, save_certificates
+from certs.keys import KEY_TYPES, load_certificates, save_certificates
 from certs.pkcs11 import Pkcs11KeyConfig, Pkcs11Token, TokenError, TokenKey, build_csr
 from certs.profiles import subject_name
 
@@ -38,7 +38,7 @@ def register_keys(keys) -> None:
     p.add_argument("--role", choices=("seal", "tsa"), required=True)
     p.add_argument(
         "--key-type",
-        choices=("ecdsa-p256", "rsa-3072"),
+        choices=KEY_TYPES,
         help="key to generate (default: the key_type setting)",
     )
     p.add_argument(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from certs.keys import KEY_TYPES
 from certs.pki import import_seal
 
 from ..home import Home
@@ -14,7 +15,7 @@ from ._common import EXIT_USAGE, CliError, open_home, settings_from
 def register(sub) -> None:
     """Add the commands of this module."""
     p = sub.add_parser("init", help="create an edoc home with a built-in PKI")
-    p.add_argument("--key-type", choices=("ecdsa-p256", "rsa-3072"))
+    p.add_argument("--key-type", choices=KEY_TYPES)
     p.add_argument("--public-base-url", help="public URL citizens reach (written into certificates)")
     p.add_argument("--agency-name-en")
     p.add_argument("--agency-name-th")

@@ -21,7 +21,8 @@ from tests.signing.conftest import plain_pdf
 ROLES = ("root-ca", "issuing-ca", "seal", "tsa", "ocsp")
 
 
-@pytest.mark.parametrize("key_type,key_class", [("ecdsa-p256", ec.EllipticCurvePrivateKey), ("rsa-3072", rsa.RSAPrivateKey)])
+@pytest.mark.parametrize("key_type,key_class", [("ecdsa-p256", ec.EllipticCurvePrivateKey), ("rsa-3072", rsa.RSAPrivateKey),
+                                                ("rsa-2048", rsa.RSAPrivateKey)])
 def test_keys_are_encrypted_pkcs8_readable_only_by_owner(make_home, key_type, key_class):
     home = make_home(key_type)
     for role in ROLES:
@@ -30,8 +31,8 @@ def test_keys_are_encrypted_pkcs8_readable_only_by_owner(make_home, key_type, ke
         assert path.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
         key = load_private_key(path, passphrase=home.settings.passphrase())
         assert isinstance(key, key_class)
-    if key_type == "rsa-3072":
-        assert home.pki.seal.cert.public_key().key_size == 3072
+    if key_type.startswith("rsa-"):
+        assert home.pki.seal.cert.public_key().key_size == int(key_type[4:])
 
 
 def test_wrong_passphrase_is_a_clear_error(home):

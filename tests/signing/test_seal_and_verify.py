@@ -20,7 +20,7 @@ def verify(home, data: bytes):
     return Verifier(policy=home.trust_policy()).verify(data, name="doc.pdf")
 
 
-@pytest.mark.parametrize("key_type", ["ecdsa-p256", "rsa-3072"])
+@pytest.mark.parametrize("key_type", ["ecdsa-p256", "rsa-3072", "rsa-2048"])
 def test_default_seal_is_certified_b_t_and_valid(make_home, key_type):
     home = make_home(key_type)
     report = verify(home, home.sealer().seal(plain_pdf()))
