@@ -19,6 +19,7 @@ from stdnum.th import pin
 __all__ = [
     "THAI_MONTHS",
     "break_thai_lines",
+    "clear_caches",
     "format_thai_id",
     "is_valid_thai_id",
     "mask_name",
@@ -284,6 +285,11 @@ def _segment_cached(text: str) -> tuple[str, ...]:
                 pieces.append(part[pos:])
         tokens.extend(pieces)
     return tuple(tokens)
+
+
+def clear_caches() -> None:
+    """Forget the word breaks found so far (the dictionary stays loaded)."""
+    _segment_cached.cache_clear()
 
 
 def segment_words(text: str) -> list[str]:

@@ -18,15 +18,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .. import thai
 from ..errors import DataInvalid, FieldError
 from ..templates import Template
 from ..thai import mask_name, segment_words
+from . import _fonts, _qr
 from ._blocks import Blocks, StampRecorder
 from ._document import build_pdf, page_size
 from ._fill import FillContext, fill, localized, lookup
 from ._fonts import WEIGHTS, font_name
 
-__all__ = ["DOCUMENT_ID_KEYWORD", "Agency", "RenderedDocument", "render", "warm_up"]
+__all__ = ["DOCUMENT_ID_KEYWORD", "Agency", "RenderedDocument", "clear_caches", "render", "warm_up"]
 
 #: prefix of the document id in the PDF's /Keywords
 DOCUMENT_ID_KEYWORD = "edoc-document-id:"
@@ -165,3 +167,15 @@ def warm_up() -> None:
     for weight in WEIGHTS:
         font_name(weight)
     segment_words("ตรวจสอบ")
+
+
+def clear_caches() -> None:
+    """Forget what renders remember: shaped text, word breaks, font subsets, compressed streams, QR codes.
+
+    The next render does all of it again, as stock ReportLab does for every
+    document; ``bench/issuance.py`` measures its naive baseline that way.
+    The fonts stay registered.
+    """
+    _fonts.clear_caches()
+    _qr.qr_matrix.cache_clear()
+    thai.clear_caches()

@@ -23,7 +23,7 @@ from pathlib import Path
 from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import ShapedStr, TTFont, shapeStr
 
-__all__ = ["ExtractableFont", "font_name", "shape", "WEIGHTS"]
+__all__ = ["ExtractableFont", "clear_caches", "font_name", "shape", "WEIGHTS"]
 
 #: style weight -> Sarabun file stem
 WEIGHTS = {
@@ -229,6 +229,10 @@ class _FlateMemo:
                 self._results.popitem(last=False)
         return result
 
+    def clear(self) -> None:
+        with self._lock:
+            self._results.clear()
+
 
 def _install_flate_memo() -> None:
     filter_class = pdfdoc.PDFStreamFilterZCompress
@@ -276,3 +280,15 @@ def shape(name: str, size: float, text: str) -> tuple[ShapedStr, float]:
     font = get_font(name)
     shaped = font.shape(text, size)
     return shaped, font.width(shaped, size)
+
+
+def clear_caches() -> None:
+    """Forget every shaped string, font subset, ToUnicode map and compressed stream."""
+    shape.cache_clear()
+    for font in list(pdfmetrics._fonts.values()):  # noqa: SLF001 - no public list of registered fonts
+        if isinstance(font, ExtractableFont):
+            font._subsets.cache_clear()
+            font._cmaps.clear()
+    memo = getattr(pdfdoc.PDFStreamFilterZCompress.encode, "memo", None)
+    if memo is not None:
+        memo.clear()

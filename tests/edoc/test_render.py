@@ -261,3 +261,12 @@ def test_renders_in_parallel_threads_match_sequential_ones(library):
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda job: (job, render_example(library, *job).pdf), jobs))
     assert all(pdf == expected[job] for job, pdf in results)
+
+
+def test_a_render_with_its_caches_cleared_gives_the_same_bytes(library):
+    from edoc.render import _fonts, clear_caches
+
+    warm = render_example(library, "certificate", "th").pdf
+    clear_caches()
+    assert _fonts.shape.cache_info().currsize == 0
+    assert render_example(library, "certificate", "th").pdf == warm  # the work redone, nothing else
