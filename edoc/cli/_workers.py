@@ -27,6 +27,7 @@ import multiprocessing as mp
 import os
 import signal
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -72,12 +73,20 @@ def _answers(host: str, port: int) -> bool:
         return False
 
 
+def _exit_with_parent(parent: int) -> None:  # pragma: no cover  (a worker)
+    """Stop this worker (gracefully) once the supervisor is gone, e.g. killed with SIGKILL."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _worker(options: dict[str, Any], loads: str, index: int) -> None:  # pragma: no cover  (a worker)
     import uvicorn
 
     from api.app import WORKER_INDEX_ENV, WORKER_LOADS_ENV
 
     os.environ[WORKER_LOADS_ENV], os.environ[WORKER_INDEX_ENV] = loads, str(index)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     config = uvicorn.Config(APP, factory=True, **options)
     sock = reuseport_socket(config.host, config.port, backlog=config.backlog)
     uvicorn.Server(config).run(sockets=[sock])
@@ -104,7 +113,10 @@ def serve_workers(options: dict[str, Any], workers: int, run_dir: Path) -> int:
     except OSError as exc:
         raise CliError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", EXIT_USAGE) from exc
 
-    loads = run_dir / "worker-loads"
+    # one file per run: two servers on one home (other ports) must not share counters
+    fd, name = tempfile.mkstemp(prefix="worker-loads-", dir=run_dir)
+    os.close(fd)
+    loads = Path(name)
     WorkerLoads.create(loads, workers)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -141,6 +153,7 @@ def serve_workers(options: dict[str, Any], workers: int, run_dir: Path) -> int:
     finally:
         _stop_all([p for p, _ in processes])
         holder.close()
+        loads.unlink(missing_ok=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return status

@@ -216,9 +216,21 @@ def test_each_worker_listens_on_its_own_socket_and_a_dead_one_is_replaced(make_h
         for _ in range(10):  # fresh connections: whichever worker gets them answers
             assert httpx.get(f"{served.url}/healthz", timeout=10).status_code == 200
         served.wait_for("died")
+        assert len(list((home / "run").glob("worker-loads-*"))) == 1
         served.proc.send_signal(signal.SIGTERM)
         assert served.proc.wait(timeout=60) == 0
     assert not any(Path(f"/proc/{pid}").exists() for pid in replaced)
+    assert not list((home / "run").glob("worker-loads-*"))
+
+
+def test_workers_stop_when_their_supervisor_is_killed(make_home):
+    home = make_home().path
+    with serving(home, "--workers", "2", passphrase=HOME_PASSPHRASE) as served:
+        served.wait_healthy()
+        workers = _wait(lambda: _two_workers(served.proc.pid))
+        served.proc.kill()  # SIGKILL: no chance to stop them itself
+        served.proc.wait()
+        _wait(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), timeout=30)
 
 
 def test_several_workers_refuse_a_port_already_served(make_home):
