@@ -29,6 +29,48 @@ def _memoise_generator_polynomials() -> None:
 
 _memoise_generator_polynomials()
 
+
+def _iterative_remainder(self, e):
+    """``QRPolynomial.mod`` without recursion: the same remainder, in one list.
+
+    ReportLab's version divides one step per call, each step building a new
+    polynomial and calling ``glog``/``gexp`` per coefficient: half the time of
+    a URL-sized code. This is the same long division over GF(256), done in place.
+    """
+    num = list(self.num)
+    divisor = [qrencoder.LOG_TABLE[c] for c in e.num]  # a generator: no zero coefficients
+    width = len(divisor)
+    lead, exp, log = divisor[0], qrencoder.EXP_TABLE, qrencoder.LOG_TABLE
+    i = 0
+    while len(num) - i >= width:
+        c = num[i]
+        if c:
+            ratio = log[c] - lead
+            for j in range(width):
+                num[i + j] ^= exp[(divisor[j] + ratio) % 255]
+        i += 1
+    return qrencoder.QRPolynomial(num[i:], 0)
+
+
+def _divide_in_place() -> None:
+    poly = qrencoder.QRPolynomial
+    if getattr(poly.mod, "edoc", False):
+        return
+    _iterative_remainder.edoc = True  # type: ignore[attr-defined]
+    _iterative_remainder.original = poly.mod  # type: ignore[attr-defined]
+    poly.mod = _iterative_remainder  # type: ignore[method-assign]
+
+
+_divide_in_place()
+
+
+@lru_cache(maxsize=64)
+def _data_positions(version: int) -> list[tuple[int, int]]:
+    """Where a code of this version puts its data bits (the same for every code of it)."""
+    code = qrencoder.QRCode(version, qrencoder.QRErrorCorrectLevel.M)
+    code.moduleCount = version * 4 + 17
+    return list(code._dataPosIterator())  # noqa: SLF001 - ReportLab's own placement
+
 _MASK = 2  # vertical stripes: never forms finder-like patterns in the quiet zone
 _QUIET = 4  # modules of white border the standard asks for
 
@@ -39,6 +81,9 @@ def qr_matrix(value: str, level: str = "M") -> tuple[tuple[bool, ...], ...]:
     code = qrencoder.QRCode(None, getattr(qrencoder.QRErrorCorrectLevel, level))
     code.addData(qrencoder.QR8bitByte(value))
     code.version = code.calculate_version()
+    # the encoder walks the whole matrix for the data positions of every code; they
+    # depend on the version only (it reads the list it is given, never changes it)
+    code._dataPosList = _data_positions(code.version)  # noqa: SLF001
     code.makeImpl(False, _MASK)
     return tuple(tuple(bool(m) for m in row) for row in code.modules)
 
