@@ -1,0 +1,51 @@
+"""Faster X.509 name comparison for asn1crypto, installed the way ``_pdfread`` is.
+
+Validating one of our seals compares and hashes certificate names many times:
+chain building, OCSP responses matched to their issuer, certificates registered
+in stores. asn1crypto compares names as RFC 5280 asks, after RFC 4518 string
+preparation of every attribute value, in pure Python, once per parsed object:
+and each verification parses the same few CA, seal and TSA names afresh from
+the file. That was ~40% of a verification's CPU. Two shortcuts, same answers:
+
+- names whose DER encodings are identical are equal without preparing anything
+  (RFC 5280 7.1: identical encodings always match; different ones still go
+  through asn1crypto's full comparison);
+- the string preparation, a pure function of the string, remembers its last
+  few thousand results (a string it refuses still raises every time).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from asn1crypto import x509
+
+_original_eq = x509.Name.__eq__
+_original_prep = x509.NameTypeAndValue._ldap_string_prep
+
+
+@lru_cache(maxsize=4096)
+def _prepared(string: str) -> str:
+    return _original_prep(None, string)
+
+
+def _ldap_string_prep(self, string):
+    return _prepared(string)
+
+
+def _name_eq(self, other):
+    if isinstance(other, x509.Name) and self.dump() == other.dump():
+        return True
+    return _original_eq(self, other)
+
+
+def install() -> None:
+    """Put the shortcuts into asn1crypto (idempotent)."""
+    x509.Name.__eq__ = _name_eq  # type: ignore[method-assign]
+    x509.NameTypeAndValue._ldap_string_prep = _ldap_string_prep  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    """asn1crypto's own comparison again (for tests)."""
+    x509.Name.__eq__ = _original_eq  # type: ignore[method-assign]
+    x509.NameTypeAndValue._ldap_string_prep = _original_prep  # type: ignore[method-assign]
