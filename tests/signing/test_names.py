@@ -47,3 +47,23 @@ def test_a_refused_string_is_refused_every_time():
     for _ in range(2):
         with pytest.raises(ValueError):
             x509.NameTypeAndValue._ldap_string_prep(None, "private \ue000 use")
+
+
+def test_a_name_inside_a_tagged_field_equals_the_plain_name():
+    plain = _name(common_name="Example Agency Time-Stamping Authority", country_name="TH")
+    general = x509.GeneralName({"directory_name": plain})
+    tagged = x509.GeneralName.load(general.dump()).chosen  # [4] EXPLICIT Name, as in ESSCertIDv2
+    assert tagged.dump() != plain.dump()
+    assert tagged == plain and plain == tagged
+    assert tagged.hashable == plain.hashable
+    other = _name(common_name="Example Agency Seal", country_name="TH")
+    assert tagged != other and other.hashable != tagged.hashable
+
+
+def test_names_differing_only_in_string_type_and_case_share_a_hashable():
+    printable = _name(common_name="Example CA", country_name="TH")
+    utf8 = x509.Name.build({"common_name": "EXAMPLE ca", "country_name": "TH"}, use_printable=False)
+    _names.uninstall()
+    expected = printable.hashable
+    _names.install()
+    assert printable.hashable == utf8.hashable == expected
