@@ -83,10 +83,12 @@ def _baseline_worker(args) -> tuple[list[float], float, float]:
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
-    from signing import _pdfread
+    from signing import _names, _pdfread
 
-    # stock pyHanko: the pool's warm-up imported edoc.verification, which installs our reader
+    # stock pyHanko and asn1crypto: the pool's warm-up imported edoc.verification,
+    # which installs our hex-string reader and name comparison
     generic.read_hex_string_from_stream = _pdfread._pyhanko_reader
+    _names.uninstall()
     home = _open(home_dir)
     registry = home.registry()
     pki_dir = home.settings.pki_dir
