@@ -108,10 +108,9 @@ class WorkerLoads:
         with open(path, "wb") as f:
             f.write(bytes(8 * workers))
 
-    def started(self) -> int:
-        """Count one more request here; returns this worker's count."""
+    def started(self) -> None:
+        """Count one more request here."""
         self._counts[self.index] += 1
-        return self._counts[self.index]
 
     def finished(self) -> None:
         self._counts[self.index] = max(0, self._counts[self.index] - 1)

@@ -26,7 +26,8 @@ KeyType = Literal["ecdsa-p256", "rsa-3072", "rsa-2048"]
 #: want RSA at the strength recommended beyond 2030; RSA-2048 (112-bit, NIST SP 800-57
 #: allows it through 2030) for those whose software or policy still asks for it.
 KEY_TYPES: tuple[KeyType, ...] = ("ecdsa-p256", "rsa-3072", "rsa-2048")
-_RSA_BITS = {"rsa-3072": 3072, "rsa-2048": 2048}
+#: modulus size of each RSA key type
+RSA_BITS: dict[str, int] = {"rsa-3072": 3072, "rsa-2048": 2048}
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
@@ -35,8 +36,8 @@ def generate_private_key(key_type: KeyType) -> PrivateKey:
     """Generate a fresh key of the named type."""
     if key_type == "ecdsa-p256":
         return ec.generate_private_key(ec.SECP256R1())
-    if key_type in _RSA_BITS:
-        return rsa.generate_private_key(public_exponent=65537, key_size=_RSA_BITS[key_type])
+    if key_type in RSA_BITS:
+        return rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS[key_type])
     raise ValueError(f"unknown key type {key_type!r}; choose one of {', '.join(KEY_TYPES)}")
 
 

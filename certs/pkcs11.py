@@ -50,7 +50,7 @@ from pkcs11 import Attribute, Mechanism, MechanismFlag, ObjectClass
 from pkcs11 import exceptions as p11
 
 from .errors import CertsError
-from .keys import KeyType
+from .keys import RSA_BITS, KeyType
 
 log = logging.getLogger(__name__)
 
@@ -554,8 +554,8 @@ class Pkcs11Token:
                     Attribute.PRIVATE: True,
                 },
             }
-            if key_type in ("rsa-3072", "rsa-2048"):
-                session.generate_keypair(pkcs11.KeyType.RSA, int(key_type[4:]), **common)
+            if key_type in RSA_BITS:
+                session.generate_keypair(pkcs11.KeyType.RSA, RSA_BITS[key_type], **common)
             elif key_type == "ecdsa-p256":
                 from pkcs11.util.ec import encode_named_curve_parameters
 
