@@ -6,21 +6,33 @@ which one it is given.
 
 from __future__ import annotations
 
-from asn1crypto import tsp
+from asn1crypto import cms, tsp
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
 from ._aio import run_sync
 from .errors import TimestampError
-from .tsa import TimeStampAuthority
+from .tsa import TimeStampAuthority, TimeStampRefused
 
 
 class InProcessTimeStamper(TimeStamper):
-    """Asks the built-in :class:`TimeStampAuthority` directly, with no HTTP round trip."""
+    """Asks the built-in :class:`TimeStampAuthority` directly, with no HTTP round trip.
 
-    def __init__(self, tsa: TimeStampAuthority, *, include_nonce: bool = True):
-        super().__init__(include_nonce=include_nonce)
+    Tokens come straight from :meth:`TimeStampAuthority.async_token`: no
+    TimeStampReq or TimeStampResp is built around them (~0.25 ms per token),
+    and so no nonce either. Requests given to :meth:`async_request_tsa_response`
+    are still answered, as over HTTP.
+    """
+
+    def __init__(self, tsa: TimeStampAuthority):
+        super().__init__(include_nonce=False)
         self._tsa = tsa
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
+        try:
+            return await self._tsa.async_token(message_digest, md_algorithm)
+        except TimeStampRefused as exc:
+            raise TimestampRequestError(f"the built-in TSA refused: {exc}") from exc
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
         return await self._tsa.async_respond_request(req)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from asn1crypto import algos, cms, tsp, x509
+from asn1crypto import algos, cms, core, tsp, x509
 from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.signers import Signer
 
@@ -40,6 +40,14 @@ class TsaSettings:
     """Accuracy claimed in the token (RFC 3161 ``accuracy``)."""
     digest_algorithm: str = "sha256"
     """Digest the TSA's own signature uses."""
+
+
+class TimeStampRefused(Exception):
+    """The TSA would not issue a token (a rejection, had it been a request)."""
+
+
+def _unsupported(algorithm: str) -> str:
+    return f"unsupported imprint algorithm {algorithm}; use one of " + ", ".join(IMPRINT_ALGORITHMS)
 
 
 class _Rejected(Exception):
@@ -72,6 +80,7 @@ class TimeStampAuthority:
         name = x509.GeneralName(name="directory_name", value=self._cert.subject)
         self._tsa_name = x509.GeneralName.load(name.dump())
         self._parts = self._prepare()
+        self._imprint_ids = {name: frozen(digest_algorithm_id(name)) for name in IMPRINT_ALGORITHMS}
 
     @property
     def certificate(self) -> x509.Certificate:
@@ -90,13 +99,37 @@ class TimeStampAuthority:
         """Answer a TimeStampReq (DER or parsed) with a TimeStampResp."""
         try:
             req = self._parse(request)
-            token = await self._issue(req)
+            nonce = req["nonce"] if req["nonce"].native is not None else None
+            token = await self._issue(
+                req["message_imprint"], nonce, with_certs=bool(req["cert_req"].native)
+            )
         except _Rejected as rej:
             log.info("time-stamp request rejected: %s", rej.text)
             return _failure(rej.failure, rej.text)
         return TimeStampResp(
             {"status": tsp.PKIStatusInfo({"status": "granted"}), "time_stamp_token": token}
         )
+
+    async def async_token(self, digest: bytes, algorithm: str = "sha256") -> cms.ContentInfo:
+        """A token over ``digest`` for a caller in this process, with the TSA's certificates.
+
+        What a TimeStampReq would get, without one: no request to encode and
+        parse again, no response around the token, and no nonce (it guards
+        against replay on a network; here there is none). Raises
+        :class:`TimeStampRefused` where a request would get a rejection.
+        """
+        try:
+            imprint = self._imprint(algorithm, digest)
+            return await self._issue(imprint, None, with_certs=True)
+        except _Rejected as rej:
+            raise TimeStampRefused(rej.text) from None
+
+    def _imprint(self, algorithm: str, digest: bytes) -> tsp.MessageImprint:
+        if algorithm not in IMPRINT_ALGORITHMS:
+            raise _Rejected("bad_alg", _unsupported(algorithm))
+        if len(digest) != IMPRINT_ALGORITHMS[algorithm]:
+            raise _Rejected("bad_data_format", f"the imprint is not a {algorithm} digest")
+        return tsp.MessageImprint({"hash_algorithm": self._imprint_ids[algorithm], "hashed_message": digest})
 
     def _parse(self, request: bytes | tsp.TimeStampReq) -> tsp.TimeStampReq:
         try:
@@ -112,11 +145,7 @@ class TimeStampAuthority:
         imprint = req["message_imprint"]
         algorithm = imprint["hash_algorithm"]["algorithm"].native
         if algorithm not in IMPRINT_ALGORITHMS:
-            raise _Rejected(
-                "bad_alg",
-                f"unsupported imprint algorithm {algorithm}; use one of "
-                + ", ".join(IMPRINT_ALGORITHMS),
-            )
+            raise _Rejected("bad_alg", _unsupported(algorithm))
         if len(imprint["hashed_message"].native) != IMPRINT_ALGORITHMS[algorithm]:
             raise _Rejected("bad_data_format", f"the imprint is not a {algorithm} digest")
         policy = req["req_policy"].native
@@ -126,24 +155,26 @@ class TimeStampAuthority:
             raise _Rejected("unaccepted_extensions", "this TSA supports no request extensions")
         return req
 
-    async def _issue(self, req: tsp.TimeStampReq) -> cms.ContentInfo:
+    async def _issue(
+        self, imprint: tsp.MessageImprint, nonce: core.Integer | None, *, with_certs: bool
+    ) -> cms.ContentInfo:
         now = self._clock().astimezone(UTC).replace(microsecond=0)
         if not (self._cert.not_valid_before <= now <= self._cert.not_valid_after):
             raise _Rejected("time_not_available", "the TSA certificate is not valid at this time")
         info = {
             "version": "v1",
             "policy": self._policy,
-            "message_imprint": req["message_imprint"],
+            "message_imprint": imprint,
             "serial_number": self._serials.next(),
             "gen_time": now,
             "accuracy": {"seconds": self._settings.accuracy_seconds},
             "ordering": False,
             "tsa": self._tsa_name,
         }
-        if req["nonce"].native is not None:
-            info["nonce"] = req["nonce"]
+        if nonce is not None:
+            info["nonce"] = nonce
         tst_der = tsp.TSTInfo(info).dump()
-        return await self._token(tst_der, now, with_certs=bool(req["cert_req"].native))
+        return await self._token(tst_der, now, with_certs=with_certs)
 
     async def _token(self, tst_der: bytes, now: datetime, *, with_certs: bool) -> cms.ContentInfo:
         """The SignedData around a TSTInfo, built with asn1crypto; the key signs through pyHanko.

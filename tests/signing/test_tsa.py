@@ -153,3 +153,70 @@ def test_tsa_with_expired_certificate_refuses(home):
         clock=lambda: datetime.now(UTC) + timedelta(days=365 * 30),
     )
     assert _failure(answer(late, request())) == {"time_not_available"}
+
+
+# --- tokens for callers in this process (the sealer's timestamper) ---------------------
+
+
+def test_in_process_token_is_the_requested_one_without_a_nonce(home):
+    from signing._aio import run_sync
+
+    digest = hashlib.sha384(b"doc").digest()
+    token = run_sync(home.tsa.async_token(digest, "sha384"))
+    info = token["content"]["encap_content_info"]["content"].parsed.native
+    assert info["message_imprint"]["hashed_message"] == digest
+    assert info["message_imprint"]["hash_algorithm"]["algorithm"] == "sha384"
+    assert info["nonce"] is None
+    assert info["policy"] == home.settings.tsa_policy_oid
+    assert len(token["content"]["certificates"]) >= 1
+    # the same signed structure a request gets, but for the nonce, serial and time
+    over_request = answer(home.tsa, request(digest, "sha384", nonce=None))["time_stamp_token"]
+    signer_info, requested = token["content"]["signer_infos"][0], over_request["content"]["signer_infos"][0]
+    assert [a["type"].native for a in signer_info["signed_attrs"]] == [
+        a["type"].native for a in requested["signed_attrs"]
+    ]
+    assert signer_info["sid"].dump() == requested["sid"].dump()
+
+
+@pytest.mark.parametrize(
+    ("digest", "algorithm", "why"),
+    [
+        (hashlib.md5(b"x").digest(), "md5", "unsupported imprint algorithm md5"),
+        (b"\x01" * 20, "sha256", "not a sha256 digest"),
+    ],
+)
+def test_in_process_token_refusals_are_errors(home, digest, algorithm, why):
+    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+
+    from signing._aio import run_sync
+    from signing.timestamps import InProcessTimeStamper
+    from signing.tsa import TimeStampRefused
+
+    with pytest.raises(TimeStampRefused, match=why):
+        run_sync(home.tsa.async_token(digest, algorithm))
+    with pytest.raises(TimestampRequestError, match=why):
+        run_sync(InProcessTimeStamper(home.tsa).async_timestamp(digest, algorithm))
+
+
+def test_in_process_timestamper_refused_by_an_expired_tsa(home):
+    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+
+    from signing._aio import run_sync
+    from signing.timestamps import InProcessTimeStamper
+
+    late = TimeStampAuthority(
+        signer=home.tsa._signer,
+        serials=SerialCounter(home.path / "s3"),
+        clock=lambda: datetime.now(UTC) + timedelta(days=365 * 30),
+    )
+    with pytest.raises(TimestampRequestError, match="not valid at this time"):
+        run_sync(InProcessTimeStamper(late).async_timestamp(hashlib.sha256(b"x").digest(), "sha256"))
+
+
+def test_in_process_timestamper_still_answers_requests(home):
+    from signing._aio import run_sync
+    from signing.timestamps import InProcessTimeStamper
+
+    req = tsp.TimeStampReq.load(request(nonce=77))
+    resp = run_sync(InProcessTimeStamper(home.tsa).async_request_tsa_response(req))
+    assert tst_info(resp)["nonce"] == 77
