@@ -23,6 +23,7 @@ from pyhanko.sign.ades.api import CAdESSignedAttrSpec
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
 from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.stamp.base import BaseStamp, BaseStampStyle
 from pyhanko_certvalidator import ValidationContext
 
 from ._aio import run_sync
@@ -157,13 +158,30 @@ class Sealer:
         return out.getvalue()
 
 
+class _BlankStamp(BaseStamp):
+    def _render_inner_content(self):
+        return []
+
+
+@dataclass(frozen=True)
+class _BlankStampStyle(BaseStampStyle):
+    """An empty appearance (``q Q``): no text, no border, no font to name or embed."""
+
+    border_width: int = 0
+
+    def create_stamp(self, writer, box, text_params) -> _BlankStamp:
+        return _BlankStamp(writer, self, box)
+
+
 def _stamp_style(settings: SealSettings):
     from pyhanko.stamp import TextStampStyle
 
     if not settings.stamp_text:
         # A blank widget over a stamp the document already shows (the renderer
         # draws it): viewers still open the signature panel when it is clicked.
-        return TextStampStyle(stamp_text="", border_width=0, background=None)
+        # pyHanko's TextStampStyle with no text still wrote a text box in Courier,
+        # a font no PDF/A document may leave unembedded.
+        return _BlankStampStyle()
     if settings.stamp_font is None:
         return TextStampStyle(stamp_text=settings.stamp_text, border_width=1)
     from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory

@@ -46,6 +46,25 @@ def test_visible_stamp_seal_is_valid(home, pdf):
     assert b"/Rect" in sealed
 
 
+def test_blank_stamp_widget_draws_nothing_and_names_no_font(home, pdf):
+    """Over a stamp the page already shows, the widget's appearance is empty (``q Q``)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from signing.seal import Sealer
+
+    sealer = Sealer(
+        SealSettings(stamp_text=""), signer=home.seal_signer, timestamper=home.timestamper()
+    )
+    sealed = sealer.seal(pdf, stamp_box=(0, 300, 60, 550, 120))
+    assert verify(home, sealed).verdict == "valid"
+    (widget,) = [a.get_object() for a in PdfFileReader(BytesIO(sealed)).root["/Pages"]["/Kids"][0]["/Annots"]]
+    assert widget["/FT"] == "/Sig"
+    appearance = widget["/AP"]["/N"].get_object()
+    assert appearance.data.strip() == b"q Q"
+    assert "/Font" not in appearance.get("/Resources", {})
+    assert b"/Courier" not in sealed
+
+
 def test_unknown_level_is_refused():
     with pytest.raises(ValueError, match="unknown PAdES level"):
         SealSettings(level="B-X")  # type: ignore[arg-type]
