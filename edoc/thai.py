@@ -247,11 +247,14 @@ _THAI_RUN = re.compile(r"[\u0e00-\u0e7f]+")
 _SPACE_SPLIT = re.compile(r"(\s+)")
 
 
-def _thai_tokenize(run: str) -> list[str]:
+@lru_cache(maxsize=8192)
+def _thai_tokenize(run: str) -> tuple[str, ...]:
     # Imported lazily: the dictionary takes ~0.4 s to load the first time.
     from pythainlp.tokenize import word_tokenize
 
-    return word_tokenize(run, engine="newmm", keep_whitespace=True)
+    # One Thai run (no spaces, no Latin) splits the same wherever it stands, so the
+    # runs of a template's labels and of common names are segmented once.
+    return tuple(word_tokenize(run, engine="newmm", keep_whitespace=True))
 
 
 @lru_cache(maxsize=4096)
@@ -268,7 +271,7 @@ def _segment_cached(text: str) -> tuple[str, ...]:
         pieces: list[str] = []
         pos = 0
         for m in _THAI_RUN.finditer(part):
-            words = _thai_tokenize(m.group())
+            words = list(_thai_tokenize(m.group()))
             if m.start() > pos:
                 if pieces:
                     pieces[-1] += part[pos : m.start()]
@@ -290,6 +293,7 @@ def _segment_cached(text: str) -> tuple[str, ...]:
 def clear_caches() -> None:
     """Forget the word breaks found so far (the dictionary stays loaded)."""
     _segment_cached.cache_clear()
+    _thai_tokenize.cache_clear()
 
 
 def segment_words(text: str) -> list[str]:

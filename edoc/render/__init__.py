@@ -22,7 +22,7 @@ from .. import thai
 from ..errors import DataInvalid, FieldError
 from ..templates import Template
 from ..thai import mask_name, segment_words
-from . import _fonts, _qr
+from . import _fonts, _qr, _text
 from ._blocks import Blocks, StampRecorder
 from ._document import build_pdf, page_size
 from ._fill import FillContext, fill, localized, lookup
@@ -170,12 +170,13 @@ def warm_up() -> None:
 
 
 def clear_caches() -> None:
-    """Forget what renders remember: shaped text, word breaks, font subsets, compressed streams, QR codes.
+    """Forget what renders remember: shaped text, word breaks, text operators, font subsets, compressed streams, QR codes.
 
     The next render does all of it again, as stock ReportLab does for every
     document; ``bench/issuance.py`` measures its naive baseline that way.
     The fonts stay registered.
     """
     _fonts.clear_caches()
+    _text.clear_caches()
     _qr.qr_matrix.cache_clear()
     thai.clear_caches()

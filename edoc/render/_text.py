@@ -125,11 +125,70 @@ def draw_lines(
             canvas.addLiteral(_actual_text(line.text))
             t = canvas.beginText(lx, baseline)
             t.setFont(style.font, style.size)
-            t.textOut(line.glyphs)
+            _text_out(t, line.glyphs)
             canvas.drawText(t)
             canvas.addLiteral("EMC")
         baseline -= style.line_height
     canvas.restoreState()
+
+
+class _TextOperators:
+    """The PDF operators ReportLab writes for a shaped line, remembered per line.
+
+    ``PDFTextObject._formatText`` walks a shaped line glyph by glyph in Python
+    (a third of drawing a page); most lines of a template are the same labels in
+    every document. The operators depend only on what the key holds: the font
+    and its size, leading and rise, the subset codes the document gave the
+    glyphs (``splitString``, which also records the glyphs the document uses),
+    the subsets' names in the document, and the glyphs' positions. A line that
+    differs in any of them is formatted by ReportLab, as before.
+    """
+
+    ENTRIES = 4096
+
+    def __init__(self) -> None:
+        self._ops: dict[tuple, tuple[str, int]] = {}
+
+    def format(self, textobj, shaped: ShapedStr) -> str:
+        doc = textobj._canvas._doc  # noqa: SLF001 - ReportLab's text object internals
+        font = get_font(textobj._fontname)  # noqa: SLF001
+        chunks = tuple(font.splitString(shaped, doc))
+        key = (
+            font.fontName,
+            textobj._fontsize,  # noqa: SLF001
+            textobj._leading,  # noqa: SLF001
+            textobj._rise,  # noqa: SLF001
+            textobj._curSubset,  # noqa: SLF001
+            chunks,
+            # naming a subset registers the font with the document, as ReportLab would
+            tuple(font.getSubsetInternalName(subset, doc) for subset, _ in chunks),
+            tuple(shaped.__shapeData__),
+        )
+        hit = self._ops.get(key)
+        if hit is None:
+            ops = textobj._formatText(shaped)  # noqa: SLF001
+            if len(self._ops) >= self.ENTRIES:
+                self._ops.clear()
+            hit = self._ops[key] = (ops, textobj._curSubset)  # noqa: SLF001
+        textobj._curSubset = hit[1]  # noqa: SLF001
+        return hit[0]
+
+    def clear(self) -> None:
+        self._ops.clear()
+
+
+_text_operators = _TextOperators()
+
+
+def _text_out(textobj, shaped: ShapedStr) -> None:
+    """``textobj.textOut(shaped)``, with the operators of lines seen before remembered."""
+    textobj._x += textobj._canvas.stringWidth(shaped, textobj._fontname, textobj._fontsize)  # noqa: SLF001
+    textobj._code.append(_text_operators.format(textobj, shaped))  # noqa: SLF001
+
+
+def clear_caches() -> None:
+    """Forget the operators of lines drawn so far."""
+    _text_operators.clear()
 
 
 class TextFlowable(Flowable):

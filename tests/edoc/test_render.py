@@ -270,3 +270,16 @@ def test_a_render_with_its_caches_cleared_gives_the_same_bytes(library):
     clear_caches()
     assert _fonts.shape.cache_info().currsize == 0
     assert render_example(library, "certificate", "th").pdf == warm  # the work redone, nothing else
+
+
+def test_warm_renders_in_any_order_give_the_bytes_of_cold_ones(library):
+    """What renders remember (shaped words, word breaks, a line's text operators, font
+    subsets) never changes a document: every template and language, rendered in turn
+    with warm caches, comes out as it does rendered cold."""
+    from edoc.render import clear_caches
+
+    jobs = [(name, lang, f"DOC-{i}") for i in range(3) for name, lang in BUILTINS]
+    warm = {job: render_example(library, job[0], job[1], doc_id=job[2]).pdf for job in jobs}
+    for job in reversed(jobs):
+        clear_caches()
+        assert render_example(library, job[0], job[1], doc_id=job[2]).pdf == warm[job], job
