@@ -20,7 +20,7 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
-from reportlab.pdfbase import pdfdoc, pdfmetrics
+from reportlab.pdfbase import pdfdoc, pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import ShapedStr, TTFont, shapeStr
 
 __all__ = ["ExtractableFont", "clear_caches", "font_name", "shape", "WEIGHTS"]
@@ -139,7 +139,11 @@ class ExtractableFont(TTFont):
             return super().addObjects(doc)
         names = [self.getSubsetInternalName(n, doc)[1:] for n in range(len(state.subsets))]
         subsets = [list(s) for s in state.subsets]
-        super().addObjects(doc)
+        _ours.adding = True  # ReportLab's ToUnicode maps would be replaced below: skip them
+        try:
+            super().addObjects(doc)
+        finally:
+            _ours.adding = False
         fonts = doc.idToObject["BasicFonts"].dict
         for name, subset in zip(names, subsets, strict=True):
             pdf_font = fonts[name]
@@ -182,6 +186,25 @@ class ExtractableFont(TTFont):
                 "end",
             ]
         )
+
+
+_ours = threading.local()  # .adding: an ExtractableFont is adding its objects in this thread
+
+
+def _install_cmap_skip() -> None:
+    """ReportLab's ToUnicode map, except for ExtractableFont, which writes its own."""
+    make = ttfonts.makeToUnicodeCMap
+    if getattr(make, "skips_ours", False):
+        return
+
+    def make_to_unicode_cmap(fontname, subset):
+        return "" if getattr(_ours, "adding", False) else make(fontname, subset)
+
+    make_to_unicode_cmap.skips_ours = True  # type: ignore[attr-defined]
+    ttfonts.makeToUnicodeCMap = make_to_unicode_cmap
+
+
+_install_cmap_skip()
 
 
 class _Formatted(pdfdoc.PDFObject):

@@ -283,3 +283,10 @@ def test_warm_renders_in_any_order_give_the_bytes_of_cold_ones(library):
     for job in reversed(jobs):
         clear_caches()
         assert render_example(library, job[0], job[1], doc_id=job[2]).pdf == warm[job], job
+
+
+def test_reportlab_still_writes_tounicode_maps_for_other_fonts(library):
+    from reportlab.pdfbase import ttfonts
+
+    render_example(library, "certificate", "th")
+    assert "beginbfchar" in ttfonts.makeToUnicodeCMap("AAAAAA+Other", [0, 65])
