@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from signing import _pdfread
 from signing.seal import Sealer
 from storage.audit import AuditEvent
 from storage.objects import ObjectStore
@@ -33,6 +34,10 @@ from storage.registry import DocumentRecord, Registry
 from .errors import EdocError, NotFound
 from .render import Agency, render
 from .templates import TemplateLibrary
+
+# sealing reads the rendered file's Thai title, subject and author (octal-escaped
+# UTF-16) byte by byte otherwise (same results, see signing/_pdfread.py)
+_pdfread.install()
 
 
 class IdempotencyConflict(EdocError):

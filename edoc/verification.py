@@ -15,7 +15,8 @@ from signing.report import RegistryStatus, VerificationReport
 from signing.validate import TrustPolicy, verify_pdf
 
 # a seal's /Contents is ~25,000 hex digits: pyHanko's byte-at-a-time reader took
-# half of a verification's CPU time (same results, see signing/_pdfread.py)
+# half of a verification's CPU time; the Thai metadata is octal-escaped literal
+# strings (same results, see signing/_pdfread.py)
 _pdfread.install()
 # the same few CA, seal and TSA names compared and string-prepared again and again:
 # ~40% of a verification's CPU (same answers, see signing/_names.py)

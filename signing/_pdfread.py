@@ -1,4 +1,4 @@
-"""A faster reader for PDF hex strings, installed into pyHanko's parser.
+"""Faster readers for PDF strings, installed into pyHanko's parser.
 
 pyHanko reads a hex string one byte at a time through a generator; a seal's
 ``/Contents`` is a hex string of some 25,000 digits, so reading it was about
@@ -6,18 +6,58 @@ half of the CPU time of verifying one of our documents. This reader takes the
 common case (hex digits and whitespace up to ``>``) in a few C-level calls and
 hands anything else (a comment, a stray byte, no ``>`` before the end) back to
 pyHanko's own reader from the same position, so results and errors are pyHanko's.
+
+Literal strings ``(...)`` are read byte by byte too; ReportLab writes the Thai
+title, subject and author as UTF-16 in octal escapes (``\\016\\031``), which
+sealing reads (and verification reads again). The literal reader does the same
+with a regular expression for the common case: no nested parentheses, and only
+escapes pyHanko reads the same way (three octal digits up to ``\\377``, or one of
+``n r t b f ( ) \\`` and the delimiters). Anything else goes back to pyHanko.
 """
 
 from __future__ import annotations
 
 import binascii
 import os
+import re
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PDF_WHITESPACE
 
 _pyhanko_reader = generic.read_hex_string_from_stream
+_pyhanko_literal_reader = generic.read_string_from_stream
 _CHUNK = 16384
+_SIMPLE_ESCAPE = rb"\\(?:[0-3][0-7][0-7]|[nrtbf()\\ /%<>\[\]#_&$])"
+_SIMPLE_PREFIX = re.compile(rb"\((?:[^()\\]|" + _SIMPLE_ESCAPE + rb")*")
+_ESCAPE = re.compile(_SIMPLE_ESCAPE)
+_ESCAPED = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+
+
+def _unescape(match: re.Match) -> bytes:
+    escape = match.group()[1:]
+    if len(escape) == 3:
+        return bytes((int(escape, 8),))
+    return _ESCAPED.get(escape, escape)
+
+
+def read_string_from_stream(stream):
+    """Read ``(...)`` at the stream's position into a PDF string object (as pyHanko does)."""
+    start = stream.tell()
+    size = 256
+    while True:
+        chunk = stream.read(size)
+        prefix = _SIMPLE_PREFIX.match(chunk)
+        stop = prefix.end() if prefix is not None else 0
+        if chunk[stop : stop + 1] == b")":
+            stream.seek(start + stop + 1)
+            body = chunk[1:stop]
+            return generic.pdf_string(_ESCAPE.sub(_unescape, body) if b"\\" in body else body)
+        if prefix is None or len(chunk) < size or stop < len(chunk) - 3:
+            # not simple (nested parentheses, another escape) or truncated: pyHanko's way
+            stream.seek(start)
+            return _pyhanko_literal_reader(stream)
+        stream.seek(start)  # simple so far, but longer than the chunk
+        size *= 4
 
 
 def read_hex_string_from_stream(stream):
@@ -46,5 +86,6 @@ def read_hex_string_from_stream(stream):
 
 
 def install() -> None:
-    """Make pyHanko's object reader use :func:`read_hex_string_from_stream` (idempotent)."""
+    """Make pyHanko's object reader use the readers above (idempotent)."""
     generic.read_hex_string_from_stream = read_hex_string_from_stream
+    generic.read_string_from_stream = read_string_from_stream
