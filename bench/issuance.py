@@ -74,20 +74,51 @@ def _data(home, i: int) -> dict:
     return data
 
 
+# Set in each pool process by _share: the next unclaimed document number, and the
+# barrier every worker waits at once warmed up, so that they start together.
+_shared: dict = {}
+
+
+def _share(counter, barrier) -> None:
+    _shared["next"], _shared["start"] = counter, barrier
+
+
+def _start() -> tuple[float, float]:
+    """Wait for the other workers, then start the clocks (CPU, wall)."""
+    _shared["start"].wait()
+    return time.process_time(), time.time()
+
+
+def _claimed(total: int):
+    """Document numbers for this worker, claimed one at a time until all ``total`` are.
+
+    As a job queue would: a worker the machine slows down takes fewer, and at the
+    end a core idles for at most one document while the other finishes its own.
+    """
+    counter = _shared["next"]
+    while True:
+        with counter.get_lock():
+            number = counter.value
+            counter.value = number + 1
+        if number >= total:
+            return
+        yield number
+
+
 def _library_worker(args) -> tuple[list[float], float, list[bytes]]:
-    home_dir, count, start, keep = args
+    home_dir, total, keep = args
     from edoc.home import Home
     from edoc.settings import Settings
 
     home = Home.open(Settings(home=Path(home_dir), key_passphrase=PASSPHRASE))
     issuer = home.issuer()
-    issuer.issue("certificate", _data(home, -start - 1))  # warm-up: fonts, keys, caches
+    issuer.issue("certificate", _data(home, -os.getpid()))  # warm-up: fonts, keys, caches
     # what start-up built stays out of the garbage collector's walks, as in edoc serve
     gc.collect()
     gc.freeze()
     latencies, samples = [], []
-    cpu0, wall0 = time.process_time(), time.time()
-    for i in range(start, start + count):
+    cpu0, wall0 = _start()
+    for i in _claimed(total):
         t0 = time.perf_counter()
         doc = issuer.issue("certificate", _data(home, i), lang=THAI_DATA_LANG)
         latencies.append(time.perf_counter() - t0)
@@ -97,7 +128,7 @@ def _library_worker(args) -> tuple[list[float], float, list[bytes]]:
 
 
 def _baseline_worker(args) -> tuple[list[float], float, list[bytes]]:
-    home_dir, count, start, keep = args
+    home_dir, total, keep = args
     from io import BytesIO
 
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -149,8 +180,8 @@ def _baseline_worker(args) -> tuple[list[float], float, list[bytes]]:
         template, _data(home, -1), doc_id=new_document_id(), verify_url="http://x/verify/x",
         agency=home.agency(), lang=THAI_DATA_LANG, issued_at=datetime.now(UTC),
     )
-    cpu0, wall0 = time.process_time(), time.time()
-    for i in range(start, start + count):
+    cpu0, wall0 = _start()
+    for i in _claimed(total):
         t0 = time.perf_counter()
         doc_id = new_document_id()
         clear_caches()  # stock ReportLab shapes, subsets and compresses for every document
@@ -186,15 +217,16 @@ def _baseline_worker(args) -> tuple[list[float], float, list[bytes]]:
 
 
 def _run(worker, home_dir: Path, docs: int, processes: int, keep: int):
-    per = [docs // processes + (1 if i < docs % processes else 0) for i in range(processes)]
-    starts = [sum(per[:i]) for i in range(processes)]
     ctx = mp.get_context("spawn")
-    with ctx.Pool(processes) as pool:
+    counter, barrier = ctx.Value("q", 0), ctx.Barrier(processes)
+    with ctx.Pool(processes, initializer=_share, initargs=(counter, barrier)) as pool:
         # the pool's processes start (imports) before the clock does
         pool.map(_noop, range(processes))
-        results = pool.map(worker, [(str(home_dir), n, s, keep) for n, s in zip(per, starts, strict=True)])
+        # one task per process: each waits at the barrier, so no process takes two
+        results = pool.map(worker, [(str(home_dir), docs, keep)] * processes, chunksize=1)
     latencies = [x for r in results for x in r[0]]
-    # from the first worker's start to the last one's end, after each built its Home and warmed up
+    assert len(latencies) == docs
+    # from the workers' common start (each built its Home and warmed up) to the last one's end
     elapsed = max(r[-1][1] for r in results) - min(r[-1][0] for r in results)
     cpu = sum(r[3] for r in results)
     return (docs / elapsed, latencies, max(r[1] for r in results), [s for r in results for s in r[2]],
