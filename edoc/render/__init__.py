@@ -22,7 +22,7 @@ from .. import thai
 from ..errors import DataInvalid, FieldError
 from ..templates import Template
 from ..thai import mask_name, segment_words
-from . import _fonts, _qr, _text
+from . import _encode, _fonts, _qr, _text
 from ._blocks import Blocks, StampRecorder
 from ._document import build_pdf, page_size
 from ._fill import FillContext, fill, localized, lookup
@@ -176,6 +176,7 @@ def clear_caches() -> None:
     document; ``bench/issuance.py`` measures its naive baseline that way.
     The fonts stay registered.
     """
+    _encode.clear_caches()
     _fonts.clear_caches()
     _text.clear_caches()
     _qr.qr_matrix.cache_clear()
