@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -73,8 +73,7 @@ class LocalObjectStore(ObjectStore):
             return stored
         # absent, or damaged behind our back: (re)write it from the good bytes
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+            fd, tmp = _new_temp_file(path.parent)
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
@@ -156,6 +155,27 @@ def _subdirs(path: Path) -> list[Path]:
         return [Path(e.path) for e in os.scandir(path) if e.is_dir() and len(e.name) == 2]
     except FileNotFoundError:
         return []
+
+
+def _new_temp_file(folder: Path) -> tuple[int, str]:
+    """A new, empty, exclusively created ``.tmp-*.part`` file in ``folder`` (made if missing).
+
+    What ``tempfile.mkstemp`` does, minus its costs per object: the folder is made
+    only when the first object of its shard arrives, and the name is one call to
+    ``secrets`` instead of a Python loop of ``random.choice``.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    for attempt in range(8):
+        name = os.path.join(folder, f".tmp-{secrets.token_hex(8)}.part")
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileNotFoundError:
+            if attempt:
+                raise
+            os.makedirs(folder, exist_ok=True)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder}")
 
 
 def _fsync_dir(path: Path) -> None:

@@ -148,6 +148,16 @@ def test_local_store_leaves_no_temp_files(tmp_path):
     assert leftovers == []
 
 
+def test_local_store_makes_shard_folders_again_when_they_are_gone(tmp_path):
+    import shutil
+
+    store = LocalObjectStore(tmp_path)
+    key = store.put(PDF).key
+    shutil.rmtree(tmp_path / key[:2])  # an operator cleaned up behind the store's back
+    assert store.put(PDF).key == key
+    assert store.get(key) == PDF
+
+
 # -- S3 ------------------------------------------------------------------------------------
 
 
