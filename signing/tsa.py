@@ -81,6 +81,7 @@ class TimeStampAuthority:
         self._tsa_name = x509.GeneralName.load(name.dump())
         self._parts = self._prepare()
         self._imprint_ids = {name: frozen(digest_algorithm_id(name)) for name in IMPRINT_ALGORITHMS}
+        self._accuracy = frozen(tsp.Accuracy({"seconds": settings.accuracy_seconds}))
 
     @property
     def certificate(self) -> x509.Certificate:
@@ -167,7 +168,7 @@ class TimeStampAuthority:
             "message_imprint": imprint,
             "serial_number": self._serials.next(),
             "gen_time": now,
-            "accuracy": {"seconds": self._settings.accuracy_seconds},
+            "accuracy": self._accuracy,
             "ordering": False,
             "tsa": self._tsa_name,
         }
@@ -186,25 +187,31 @@ class TimeStampAuthority:
         """
         parts = self._parts
         digest = hashlib.new(self._settings.digest_algorithm, tst_der).digest()
-        signed_attrs = cms.CMSAttributes(
-            [
-                parts.content_type,
-                cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": now})]}),
-                cms.CMSAttribute({"type": "message_digest", "values": [digest]}),
-                parts.signing_certificate_v2,  # ESSCertIDv2, required by RFC 5816
-            ]
+        # Built values stay "mutated" in asn1crypto and are encoded again by every
+        # dump() of whatever holds them; re-loaded (frozen) ones are encoded once.
+        signed_attrs = frozen(
+            cms.CMSAttributes(
+                [
+                    parts.content_type,
+                    cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": now})]}),
+                    cms.CMSAttribute({"type": "message_digest", "values": [digest]}),
+                    parts.signing_certificate_v2,  # ESSCertIDv2, required by RFC 5816
+                ]
+            )
         )
         # RFC 5652 5.4: the signature covers the DER of the attributes as a SET OF
         signature = await self._signer.async_sign_raw(signed_attrs.dump(), self._settings.digest_algorithm)
-        signer_info = cms.SignerInfo(
-            {
-                "version": "v1",
-                "sid": parts.sid,
-                "digest_algorithm": parts.digest_algorithm,
-                "signed_attrs": signed_attrs,
-                "signature_algorithm": parts.signature_algorithm,
-                "signature": signature,
-            }
+        signer_info = frozen(
+            cms.SignerInfo(
+                {
+                    "version": "v1",
+                    "sid": parts.sid,
+                    "digest_algorithm": parts.digest_algorithm,
+                    "signed_attrs": signed_attrs,
+                    "signature_algorithm": parts.signature_algorithm,
+                    "signature": signature,
+                }
+            )
         )
         signed = {
             "version": "v3",
