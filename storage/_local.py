@@ -73,7 +73,7 @@ class LocalObjectStore(ObjectStore):
             return stored
         # absent, or damaged behind our back: (re)write it from the good bytes
         try:
-            fd, tmp = _new_temp_file(path.parent)
+            fd, tmp, made = _new_temp_file(path.parent)
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
@@ -87,6 +87,10 @@ class LocalObjectStore(ObjectStore):
                 _unlink_quietly(tmp)
                 raise
             _fsync_dir(path.parent)
+            # a shard folder made for this object exists on disk only once the
+            # entry in its own parent does
+            for folder in made:
+                _fsync_dir(folder.parent)
         except OSError as exc:
             raise StorageError(f"cannot write object {key} under {self.root}") from exc
         return stored
@@ -157,25 +161,45 @@ def _subdirs(path: Path) -> list[Path]:
         return []
 
 
-def _new_temp_file(folder: Path) -> tuple[int, str]:
-    """A new, empty, exclusively created ``.tmp-*.part`` file in ``folder`` (made if missing).
+def _new_temp_file(folder: Path) -> tuple[int, str, list[Path]]:
+    """A new, empty, exclusively created ``.tmp-*.part`` file in ``folder``, and the folders made for it.
 
     What ``tempfile.mkstemp`` does, minus its costs per object: the folder is made
-    only when the first object of its shard arrives, and the name is one call to
-    ``secrets`` instead of a Python loop of ``random.choice``.
+    only when the first object of its shard arrives (the caller then makes the
+    new folders durable), and the name is one call to ``secrets`` instead of a
+    Python loop of ``random.choice``.
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    made: list[Path] = []
     for attempt in range(8):
         name = os.path.join(folder, f".tmp-{secrets.token_hex(8)}.part")
         try:
-            return os.open(name, flags, 0o600), name
+            return os.open(name, flags, 0o600), name, made
         except FileNotFoundError:
             if attempt:
                 raise
-            os.makedirs(folder, exist_ok=True)
+            made = _make_folders(folder)
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temporary name in {folder}")
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Make ``folder`` and its missing parents; the ones that were missing, outermost first.
+
+    All of them, made here or by a writer racing us: until their entries in their
+    parents are on disk, neither writer's object is.
+    """
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            pass
+    return missing[::-1]
 
 
 def _fsync_dir(path: Path) -> None:

@@ -271,3 +271,24 @@ def test_s3_config_refuses_inconsistent_settings():
     with pytest.raises(ValueError, match="retention_days"):
         S3Config(endpoint="h", access_key="k", secret_key="s", bucket="b", retention_mode="COMPLIANCE")
     assert "secret" not in repr(S3Config(endpoint="h", access_key="k", secret_key="secret", bucket="b"))
+
+
+def test_local_store_syncs_the_folders_it_makes(tmp_path, monkeypatch):
+    """A new shard folder's entry in its parent must reach the disk with the object."""
+    from pathlib import Path
+
+    from storage import _local
+
+    synced: list[Path] = []
+    real = _local._fsync_dir
+    monkeypatch.setattr(_local, "_fsync_dir", lambda path: (synced.append(Path(path)), real(path)))
+    store = LocalObjectStore(tmp_path)
+    key = store.put(PDF).key
+    shard = tmp_path / key[:2] / key[2:4]
+    assert synced == [shard, tmp_path, tmp_path / key[:2]]
+
+    synced.clear()
+    (shard / key).chmod(0o644)
+    (shard / key).unlink()
+    store.put(PDF)  # the folders are there already: only the new entry is synced
+    assert synced == [shard]
