@@ -11,6 +11,7 @@ within a few milliseconds.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from reportlab.graphics.barcode import qrencoder
@@ -104,16 +105,12 @@ def draw_qr(canvas, value: str, x: float, y: float, size: float) -> None:
     canvas.restoreState()
 
 
+_DARK_RUN = re.compile(rb"\x01+")
+
+
 def _runs(matrix: tuple[tuple[bool, ...], ...]):
     """``re`` operators for each horizontal run of dark modules, one unit high."""
-    n = len(matrix)
     for r, row in enumerate(matrix):
-        c = 0
-        while c < n:
-            if row[c]:
-                start = c
-                while c < n and row[c]:
-                    c += 1
-                yield f"{start} {r} {c - start} 1 re"
-            else:
-                c += 1
+        for run in _DARK_RUN.finditer(bytes(row)):
+            start, end = run.span()
+            yield f"{start} {r} {end - start} 1 re"

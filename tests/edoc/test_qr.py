@@ -41,3 +41,27 @@ def test_codes_match_reportlabs_unpatched_encoder(monkeypatch):
         code.version = code.calculate_version()
         code.makeImpl(False, _qr._MASK)
         assert matrix == tuple(tuple(bool(m) for m in row) for row in code.modules)
+
+
+def test_runs_cover_exactly_the_dark_modules():
+    import random
+
+    from edoc.render._qr import _runs, qr_matrix
+
+    rng = random.Random(7)
+    matrices = [qr_matrix("https://verify.example.go.th/v/" + "x" * n) for n in (1, 40, 200)]
+    matrices += [tuple(tuple(rng.random() < 0.5 for _ in range(n)) for _ in range(n)) for n in (1, 2, 21, 57)]
+    for matrix in matrices:
+        painted = {(r, c) for r, row in enumerate(matrix) for c, dark in enumerate(row) if dark}
+        drawn = set()
+        for op in _runs(matrix):
+            x, y, w, h, name = op.split()
+            assert (h, name) == ("1", "re") and int(w) > 0
+            cells = {(int(y), int(x) + i) for i in range(int(w))}
+            assert not cells & drawn  # no module painted twice
+            drawn |= cells
+        assert drawn == painted
+        # maximal runs: no two runs of a row touch
+        ends = {(int(op.split()[1]), int(op.split()[0]) + int(op.split()[2])) for op in _runs(matrix)}
+        starts = {(int(op.split()[1]), int(op.split()[0])) for op in _runs(matrix)}
+        assert not ends & starts
