@@ -76,12 +76,8 @@ class TimeStampAuthority:
         self._clock = clock
         self._cert: x509.Certificate = signer.signing_cert
         self._policy = tsp.ObjectIdentifier(settings.policy_oid)
-        # the TSA's name in every token, encoded once (re-loaded: embedding copies bytes)
-        name = x509.GeneralName(name="directory_name", value=self._cert.subject)
-        self._tsa_name = x509.GeneralName.load(name.dump())
-        self._parts = self._prepare()
         self._imprint_ids = {name: frozen(digest_algorithm_id(name)) for name in IMPRINT_ALGORITHMS}
-        self._accuracy = frozen(tsp.Accuracy({"seconds": settings.accuracy_seconds}))
+        self._parts = self._prepare()
 
     @property
     def certificate(self) -> x509.Certificate:
@@ -162,20 +158,15 @@ class TimeStampAuthority:
         now = self._clock().astimezone(UTC).replace(microsecond=0)
         if not (self._cert.not_valid_before <= now <= self._cert.not_valid_after):
             raise _Rejected("time_not_available", "the TSA certificate is not valid at this time")
-        info = {
-            "version": "v1",
-            "policy": self._policy,
-            "message_imprint": imprint,
-            "serial_number": self._serials.next(),
-            "gen_time": now,
-            "accuracy": self._accuracy,
-            "ordering": False,
-            "tsa": self._tsa_name,
-        }
+        # the TSTInfo every token shares, with what differs put in (half the work
+        # of building one from scratch; the same DER)
+        info = tsp.TSTInfo.load(self._parts.tst_info)
+        info["message_imprint"] = imprint
+        info["serial_number"] = self._serials.next()
+        info["gen_time"] = now
         if nonce is not None:
             info["nonce"] = nonce
-        tst_der = tsp.TSTInfo(info).dump()
-        return await self._token(tst_der, now, with_certs=with_certs)
+        return await self._token(info.dump(), now, with_certs=with_certs)
 
     async def _token(self, tst_der: bytes, now: datetime, *, with_certs: bool) -> cms.ContentInfo:
         """The SignedData around a TSTInfo, built with asn1crypto; the key signs through pyHanko.
@@ -189,16 +180,13 @@ class TimeStampAuthority:
         digest = hashlib.new(self._settings.digest_algorithm, tst_der).digest()
         # Built values stay "mutated" in asn1crypto and are encoded again by every
         # dump() of whatever holds them; re-loaded (frozen) ones are encoded once.
-        signed_attrs = frozen(
-            cms.CMSAttributes(
-                [
-                    parts.content_type,
-                    cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": now})]}),
-                    cms.CMSAttribute({"type": "message_digest", "values": [digest]}),
-                    parts.signing_certificate_v2,  # ESSCertIDv2, required by RFC 5816
-                ]
-            )
-        )
+        # The attributes every token shares (content type, ESSCertIDv2 as RFC 5816
+        # requires), with this token's signing time and digest put in. Both are
+        # fixed-size, so the attributes keep their places in the sorted SET OF.
+        attrs = cms.CMSAttributes.load(parts.signed_attrs)
+        attrs[parts.signing_time_at]["values"] = [cms.Time({"utc_time": now})]
+        attrs[parts.message_digest_at]["values"] = [digest]
+        signed_attrs = frozen(attrs)
         # RFC 5652 5.4: the signature covers the DER of the attributes as a SET OF
         signature = await self._signer.async_sign_raw(signed_attrs.dump(), self._settings.digest_algorithm)
         signer_info = frozen(
@@ -232,13 +220,37 @@ class TimeStampAuthority:
         signer, cert = self._signer, self._cert
         digest_algorithm = self._settings.digest_algorithm
         chain = [c for c in signer.cert_registry if c.self_signed == "no" and c.dump() != cert.dump()]
-        return _TokenParts(
-            content_type=frozen(cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]})),
-            signing_certificate_v2=frozen(
+        placeholder_time = cert.not_valid_before.replace(microsecond=0)
+        tst_info = tsp.TSTInfo(
+            {
+                "version": "v1",
+                "policy": self._policy,
+                "message_imprint": self._imprint("sha256", bytes(32)),
+                "serial_number": 1,
+                "gen_time": placeholder_time,
+                "accuracy": {"seconds": self._settings.accuracy_seconds},
+                "ordering": False,
+                "tsa": x509.GeneralName(name="directory_name", value=cert.subject),
+            }
+        )
+        signed_attrs = cms.CMSAttributes(
+            [
+                cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
+                cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": placeholder_time})]}),
+                cms.CMSAttribute(
+                    {"type": "message_digest", "values": [bytes(hashlib.new(digest_algorithm).digest_size)]}
+                ),
                 cms.CMSAttribute(
                     {"type": "signing_certificate_v2", "values": [as_signing_certificate_v2(cert, digest_algorithm)]}
-                )
-            ),
+                ),
+            ]
+        )
+        order = [attr["type"].native for attr in frozen(signed_attrs)]  # as sorted in the DER
+        return _TokenParts(
+            tst_info=tst_info.dump(),
+            signed_attrs=signed_attrs.dump(),
+            signing_time_at=order.index("signing_time"),
+            message_digest_at=order.index("message_digest"),
             sid=frozen(
                 cms.SignerIdentifier(
                     {
@@ -261,8 +273,12 @@ class TimeStampAuthority:
 class _TokenParts:
     """The parts of every token that do not change (encoded once)."""
 
-    content_type: cms.CMSAttribute
-    signing_certificate_v2: cms.CMSAttribute
+    tst_info: bytes
+    """DER of a TSTInfo with everything but the imprint, serial, time and nonce."""
+    signed_attrs: bytes
+    """DER of the signed attributes, with a placeholder signing time and digest."""
+    signing_time_at: int
+    message_digest_at: int
     sid: cms.SignerIdentifier
     digest_algorithm: algos.DigestAlgorithm
     signature_algorithm: algos.SignedDigestAlgorithm

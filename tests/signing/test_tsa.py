@@ -220,3 +220,21 @@ def test_in_process_timestamper_still_answers_requests(home):
     req = tsp.TimeStampReq.load(request(nonce=77))
     resp = run_sync(InProcessTimeStamper(home.tsa).async_request_tsa_response(req))
     assert tst_info(resp)["nonce"] == 77
+
+
+def test_signed_attributes_carry_this_tokens_digest_and_time(home):
+    """Tokens start from shared DER templates: what differs per token must be this token's."""
+    tokens = [answer(home.tsa, request(hashlib.sha256(bytes([i])).digest()))["time_stamp_token"] for i in range(3)]
+    serials = set()
+    for token in tokens:
+        signed = token["content"]
+        tst_der = signed["encap_content_info"]["content"].parsed.dump()
+        info = signed["encap_content_info"]["content"].parsed.native
+        attrs = {a["type"].native: a["values"][0].native for a in signed["signer_infos"][0]["signed_attrs"]}
+        assert attrs["message_digest"] == hashlib.sha256(tst_der).digest()
+        assert attrs["signing_time"] == info["gen_time"]
+        assert attrs["content_type"] == "tst_info"
+        assert info["tsa"] == home.tsa.certificate.subject.native
+        assert info["version"] == "v1" and info["ordering"] is False
+        serials.add(info["serial_number"])
+    assert len(serials) == 3
