@@ -191,7 +191,8 @@ class Registry:
         try:
             with write_tx(self._engine) as conn:
                 # values as parameters: the statements compile once, not per document
-                conn.execute(_INSERT_DOCUMENT, dataclasses.asdict(record))
+                # its fields as they are (all immutable): asdict() would deep-copy each
+                conn.execute(_INSERT_DOCUMENT, dict(vars(record)))
                 conn.execute(
                     _INSERT_VERSION,
                     {
