@@ -18,6 +18,10 @@ key parsed in ~45 ms every time), ``rsa-3072`` costs 1.8 ms per signature.
 
     python bench/issuance.py --docs 2000 --baseline-docs 100
 
+The two paths run in alternation (``--rounds``, default 2: library, baseline,
+baseline, library), each half of its documents per round, so that a shared
+machine getting slower or faster during the run does not favour either.
+
 Prints ``name: value`` lines (``*_per_cpu_s``: documents per CPU-second of
 the worker processes, which a busy shared machine does not skew); sample outputs are checked with pyHanko, pdfsig
 and ``openssl ts -verify`` before any figure is printed.
@@ -31,6 +35,7 @@ import multiprocessing as mp
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -216,21 +221,52 @@ def _baseline_worker(args) -> tuple[list[float], float, list[bytes]]:
     return latencies, peak_rss_mb(), samples, time.process_time() - cpu0, (wall0, time.time())
 
 
-def _run(worker, home_dir: Path, docs: int, processes: int, keep: int):
+@dataclass
+class _Batch:
+    """What one pool of workers did: documents, wall and CPU seconds, latencies, RSS, samples."""
+
+    docs: int
+    elapsed: float
+    cpu: float
+    latencies: list[float]
+    rss: float
+    samples: list[bytes]
+
+
+def _run(worker, home_dir: Path, first: int, docs: int, processes: int, keep: int) -> _Batch:
     ctx = mp.get_context("spawn")
-    counter, barrier = ctx.Value("q", 0), ctx.Barrier(processes)
+    counter, barrier = ctx.Value("q", first), ctx.Barrier(processes)
     with ctx.Pool(processes, initializer=_share, initargs=(counter, barrier)) as pool:
         # the pool's processes start (imports) before the clock does
         pool.map(_noop, range(processes))
         # one task per process: each waits at the barrier, so no process takes two
-        results = pool.map(worker, [(str(home_dir), docs, keep)] * processes, chunksize=1)
+        results = pool.map(worker, [(str(home_dir), first + docs, keep)] * processes, chunksize=1)
     latencies = [x for r in results for x in r[0]]
     assert len(latencies) == docs
-    # from the workers' common start (each built its Home and warmed up) to the last one's end
-    elapsed = max(r[-1][1] for r in results) - min(r[-1][0] for r in results)
-    cpu = sum(r[3] for r in results)
-    return (docs / elapsed, latencies, max(r[1] for r in results), [s for r in results for s in r[2]],
-            docs / cpu)
+    return _Batch(
+        docs=docs,
+        # from the workers' common start (each built its Home and warmed up) to the last one's end
+        elapsed=max(r[-1][1] for r in results) - min(r[-1][0] for r in results),
+        cpu=sum(r[3] for r in results),
+        latencies=latencies,
+        rss=max(r[1] for r in results),
+        samples=[s for r in results for s in r[2]],
+    )
+
+
+def _combined(batches: list[_Batch]):
+    docs = sum(b.docs for b in batches)
+    return (
+        docs / sum(b.elapsed for b in batches),
+        [x for b in batches for x in b.latencies],
+        max(b.rss for b in batches),
+        [s for b in batches for s in b.samples],
+        docs / sum(b.cpu for b in batches),
+    )
+
+
+def _share_of(total: int, parts: int, index: int) -> int:
+    return total // parts + (1 if index < total % parts else 0)
 
 
 def _noop(_):
@@ -246,7 +282,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--check", type=int, default=3, help="sample outputs to check per path")
     parser.add_argument("--key-type", default="ecdsa-p256", choices=KEY_TYPES)
+    parser.add_argument("--rounds", type=int, default=2, help="library/baseline alternations")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     work = tempdir("edoc-bench-")
     home = make_home(work / "home", key_type=args.key_type)
@@ -255,13 +294,22 @@ def main(argv: list[str] | None = None) -> None:
     print_figure("machine", machine())
     print_figure("processes", args.processes)
     print_figure("key_type", args.key_type)
+    print_figure("rounds", f"{args.rounds} (library and baseline alternate: L B, B L, ...)")
 
-    lib_rate, lib_lat, lib_rss, lib_samples, lib_cpu_rate = _run(
-        _library_worker, home.path, args.docs, args.processes, args.check
-    )
-    base_rate, base_lat, base_rss, base_samples, base_cpu_rate = _run(
-        _baseline_worker, home.path, args.baseline_docs, args.processes, 1
-    )
+    library: list[_Batch] = []
+    baseline: list[_Batch] = []
+    for r in range(args.rounds):
+        lib_docs = _share_of(args.docs, args.rounds, r)
+        base_docs = _share_of(args.baseline_docs, args.rounds, r)
+        runs = [
+            (library, _library_worker, sum(b.docs for b in library), lib_docs, args.check),
+            (baseline, _baseline_worker, 1_000_000 + sum(b.docs for b in baseline), base_docs, 1),
+        ]
+        for batches, worker, first, docs, keep in runs if r % 2 == 0 else runs[::-1]:
+            if docs:
+                batches.append(_run(worker, home.path, first, docs, args.processes, keep))
+    lib_rate, lib_lat, lib_rss, lib_samples, lib_cpu_rate = _combined(library)
+    base_rate, base_lat, base_rss, base_samples, base_cpu_rate = _combined(baseline)
     check_outputs(home, lib_samples[: args.check] + base_samples[:1], work)
 
     print_run("issuance", args.docs, lib_rate, lib_cpu_rate, lib_lat, lib_rss)
