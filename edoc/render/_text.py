@@ -90,12 +90,12 @@ def layout_lines(text: str, width: float, style: TextStyle) -> list[Line]:
         tokens = thai.segment_words(paragraph)
         fitted = thai.wrap_words(tokens, width, measure=measure, first_indent=style.first_indent)
         for i, pieces in enumerate(fitted):
-            glyphs = ShapedStr("", shapeData=[])
-            w = 0.0
-            for piece in pieces:
-                g, pw = shape(name, size, piece)
-                glyphs = glyphs + g
-                w += pw
+            shaped = [shape(name, size, piece) for piece in pieces]
+            # one ShapedStr for the line (adding them pairwise copies the glyph data each time)
+            glyphs = ShapedStr(
+                "".join(g for g, _ in shaped), shapeData=[d for g, _ in shaped for d in g.__shapeData__]
+            )
+            w = sum(pw for _, pw in shaped)
             indent = style.first_indent if i == 0 else 0.0
             lines.append(Line("".join(pieces), glyphs, w, indent))
     return lines
@@ -181,8 +181,11 @@ _text_operators = _TextOperators()
 
 
 def _text_out(textobj, shaped: ShapedStr) -> None:
-    """``textobj.textOut(shaped)``, with the operators of lines seen before remembered."""
-    textobj._x += textobj._canvas.stringWidth(shaped, textobj._fontname, textobj._fontsize)  # noqa: SLF001
+    """``textobj.textOut(shaped)``, with the operators of lines seen before remembered.
+
+    The text cursor is not advanced past the line (ReportLab measures the line
+    again for that): every line is drawn by a text object of its own.
+    """
     textobj._code.append(_text_operators.format(textobj, shaped))  # noqa: SLF001
 
 
