@@ -55,13 +55,21 @@ from certs.keys import KEY_TYPES  # noqa: E402
 THAI_DATA_LANG = "th"
 
 
-# A batch of real certificates: every holder has another name and national id,
-# so no cache of glyph subsets or compressed fonts can make the figures look better.
+# A batch of real certificates: every holder has another national id and, as Thai
+# surnames are by law one per family, another family name (two parts from 45 each:
+# 2,025 before one repeats), so caches of glyph subsets and compressed fonts get no
+# more repeats than a real batch gives them. Given names and titles repeat, as they do.
 _TITLES = ("นาย", "นางสาว", "นาง", "ว่าที่ร้อยตรี")
 _GIVEN = ("ปิยะนุช", "สมชาย", "กิตติพงษ์", "ณัฐธิดา", "ฐิติมา", "วรวุฒิ", "พัชราภรณ์", "ธนพล",
           "ศุภชัย", "อัญชลี", "เฉลิมพล", "ปวีณ์ธิดา", "ภูมิพัฒน์", "จุฑามาศ", "ณัฐวุฒิ", "ฤทัยรัตน์", "ชยพล")
-_FAMILY = ("ศรีสุข", "ใจดี", "วงศ์สวัสดิ์", "ธนากร", "พึ่งบุญ", "แก้วประเสริฐ", "สุขเกษม", "ทองคำ",
-           "บุญญาธิการ", "ฤทธิ์เดช", "อ่ำพันธุ์", "เหลืองอ่อน", "กิตติวัฒน์", "ปัญญาวงศ์", "โชติช่วง")
+_FAMILY_HEAD = ("ศรี", "สุข", "วงศ์", "ธน", "บุญ", "แก้ว", "ทอง", "ฤทธิ์", "กิตติ", "ปัญญา", "โชติ",
+                "เหลือง", "พึ่ง", "ใจ", "สม", "ชัย", "วัฒน", "ประ", "เจริญ", "มั่น", "รุ่ง", "เรือง", "พงษ์",
+                "ศักดิ์", "สิทธิ์", "อินทร", "จันทร", "สุวรรณ", "รัตน", "นิล", "มณี", "เพชร", "พันธ์", "เกษม",
+                "สวัสดิ์", "ประเสริฐ", "อุดม", "ภักดี", "สมบูรณ์", "วิไล", "จิตร", "ธรรม", "ศิริ", "นาค", "แสง")
+_FAMILY_TAIL = ("สุข", "ดี", "สวัสดิ์", "กร", "บุญ", "ประเสริฐ", "เกษม", "คำ", "ญาธิการ", "เดช", "พันธุ์",
+                "อ่อน", "วัฒน์", "วงศ์", "ช่วง", "ทอง", "ชัย", "ศรี", "รักษ์", "กุล", "ภิรมย์", "ไพศาล", "นคร",
+                "ธานี", "สกุล", "เลิศ", "ศักดิ์", "เจริญ", "มงคล", "พร", "รัตน์", "วิทย์", "ไชย", "ธร", "สาร",
+                "ศิลป์", "กิจ", "การ", "ยืน", "ยง", "นาม", "ทิพย์", "ฤทธิ์", "สถิตย์", "โสภณ")
 
 
 def _thai_id(i: int) -> str:
@@ -73,8 +81,9 @@ def _thai_id(i: int) -> str:
 def _data(home, i: int) -> dict:
     """The Thai certificate example for holder number ``i`` of a batch."""
     data = dict(home.templates().get("certificate").examples[THAI_DATA_LANG])
-    name = (f"{_TITLES[i % len(_TITLES)]}{_GIVEN[i % len(_GIVEN)]} "
-            f"{_FAMILY[(i // len(_GIVEN)) % len(_FAMILY)]}")
+    heads, tails = len(_FAMILY_HEAD), len(_FAMILY_TAIL)
+    family = _FAMILY_HEAD[i % heads] + _FAMILY_TAIL[(i // heads) % tails]
+    name = f"{_TITLES[i % len(_TITLES)]}{_GIVEN[i % len(_GIVEN)]} {family}"
     data["holder"] = {**data["holder"], "name": name, "national_id": _thai_id(abs(i))}
     return data
 
