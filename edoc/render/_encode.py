@@ -4,17 +4,22 @@ Writing a certificate, ReportLab encodes some 250 short strings (dictionary
 keys, names, numbers) through its Python ``extpdfdoc`` codec and escapes some
 150 PDF names character by character: ~0.7 and ~1.1 µs each, the same few
 dozen strings in every document. Both are pure functions of their argument;
-short arguments are looked up instead. Long ones (content streams) are encoded
-as before, so they never fill the memo.
+short arguments are looked up instead. Long ones (a page's content stream,
+~10 KB) are never remembered; when they are plain ASCII, as content streams
+are, ``str.encode`` gives the codec's bytes ~40x faster (~190 µs per page).
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from reportlab.pdfbase import pdfdoc
 
 _SHORT = 64
+# the ASCII characters ReportLab's extpdfdoc codec refuses (PDFDocEncoding puts
+# accents at 0x18-0x1F); every other ASCII character encodes as itself
+_NOT_IN_PDFDOC = re.compile("[\x18-\x1f]")
 
 
 def _install() -> None:
@@ -25,7 +30,12 @@ def _install() -> None:
     name_default = lru_cache(maxsize=4096)(name)
 
     def pdfdoc_enc(x):
-        return encode_short(x) if isinstance(x, str) and len(x) < _SHORT else encode(x)
+        if isinstance(x, str):
+            if len(x) < _SHORT:
+                return encode_short(x)
+            if x.isascii() and not _NOT_IN_PDFDOC.search(x):
+                return x.encode("ascii")  # what the codec gives for these, ~40x faster
+        return encode(x)
 
     def pdf_name(data, *args, **kwargs):
         if args or kwargs or not isinstance(data, str) or len(data) >= _SHORT:

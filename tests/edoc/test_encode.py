@@ -21,6 +21,10 @@ STRINGS = [
     "x" * 63,
     "y" * 64,
     "z" * 5000,
+    "q 1 0 0 1 72 720 cm BT /F1+0 16 Tf (Hello \\(x\\)) Tj ET Q\n" * 200,
+    "long and ascii until the very end" * 10 + "\x1b",
+    "long with a Thai letter in it " * 5 + "ก",
+    "\x18" * 100,
 ]
 
 
