@@ -77,8 +77,9 @@ _QUIET = 4  # modules of white border the standard asks for
 
 
 @lru_cache(maxsize=256)
-def qr_matrix(value: str, level: str = "M") -> tuple[tuple[bool, ...], ...]:
-    """The dark/light modules of a QR code for ``value`` (byte mode, error level ``level``)."""
+def qr_matrix(value: str, level: str = "M") -> tuple[bytes, ...]:
+    """The modules of a QR code for ``value`` (byte mode, error level ``level``): a row per
+    ``bytes``, 1 for dark, 0 for light."""
     code = qrencoder.QRCode(None, getattr(qrencoder.QRErrorCorrectLevel, level))
     code.addData(qrencoder.QR8bitByte(value))
     code.version = code.calculate_version()
@@ -86,7 +87,7 @@ def qr_matrix(value: str, level: str = "M") -> tuple[tuple[bool, ...], ...]:
     # depend on the version only (it reads the list it is given, never changes it)
     code._dataPosList = _data_positions(code.version)  # noqa: SLF001
     code.makeImpl(False, _MASK)
-    return tuple(tuple(bool(m) for m in row) for row in code.modules)
+    return tuple(bytes(map(bool, row)) for row in code.modules)
 
 
 def draw_qr(canvas, value: str, x: float, y: float, size: float) -> None:
@@ -108,9 +109,9 @@ def draw_qr(canvas, value: str, x: float, y: float, size: float) -> None:
 _DARK_RUN = re.compile(rb"\x01+")
 
 
-def _runs(matrix: tuple[tuple[bool, ...], ...]):
+def _runs(matrix: tuple[bytes, ...]):
     """``re`` operators for each horizontal run of dark modules, one unit high."""
     for r, row in enumerate(matrix):
-        for run in _DARK_RUN.finditer(bytes(row)):
+        for run in _DARK_RUN.finditer(row):
             start, end = run.span()
             yield f"{start} {r} {end - start} 1 re"

@@ -40,7 +40,7 @@ def test_codes_match_reportlabs_unpatched_encoder(monkeypatch):
         code.addData(qrencoder.QR8bitByte(value))
         code.version = code.calculate_version()
         code.makeImpl(False, _qr._MASK)
-        assert matrix == tuple(tuple(bool(m) for m in row) for row in code.modules)
+        assert matrix == tuple(bytes(bool(m) for m in row) for row in code.modules)
 
 
 def test_runs_cover_exactly_the_dark_modules():
@@ -50,7 +50,7 @@ def test_runs_cover_exactly_the_dark_modules():
 
     rng = random.Random(7)
     matrices = [qr_matrix("https://verify.example.go.th/v/" + "x" * n) for n in (1, 40, 200)]
-    matrices += [tuple(tuple(rng.random() < 0.5 for _ in range(n)) for _ in range(n)) for n in (1, 2, 21, 57)]
+    matrices += [tuple(bytes(rng.random() < 0.5 for _ in range(n)) for _ in range(n)) for n in (1, 2, 21, 57)]
     for matrix in matrices:
         painted = {(r, c) for r, row in enumerate(matrix) for c, dark in enumerate(row) if dark}
         drawn = set()
