@@ -11,7 +11,7 @@ The DER produced is the same; only the Python objects around it differ.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from asn1crypto import algos, cms
 from asn1crypto import keys as asn1_keys
@@ -66,6 +66,71 @@ class InMemorySigner(SimpleSigner):
                 yield self._signing_certificate_v2
             else:
                 yield provider
+
+    def signer_info(self, digest_algorithm: str, signed_attrs, signature: bytes) -> cms.SignerInfo:
+        if digest_algorithm == "shake256":  # pyHanko's special case for Ed448
+            return super().signer_info(digest_algorithm, signed_attrs, signature)
+        # pyHanko's SignerInfo, with the signer's id and digest algorithm encoded once
+        return cms.SignerInfo(
+            {
+                "version": "v1",
+                "sid": self._sid,
+                "digest_algorithm": self._digest_id(digest_algorithm),
+                "signature_algorithm": self.get_signature_mechanism_for_digest(digest_algorithm),
+                "signed_attrs": signed_attrs,
+                "signature": signature,
+            }
+        )
+
+    def _package_signature(self, *, digest_algorithm, cms_version, signed_attrs, signature, unsigned_attrs, encap_content_info):
+        """pyHanko's SignedData, with its certificate set encoded once for this signer.
+
+        The set is pyHanko's own choice (the registry's certificates, without
+        self-signed ones unless ``embed_roots``, and the signing certificate); it
+        does not change between signatures, so pyHanko's building a choice per
+        certificate and encoding the set again is skipped.
+        """
+        if self.attribute_certs:
+            return super()._package_signature(
+                digest_algorithm=digest_algorithm, cms_version=cms_version, signed_attrs=signed_attrs,
+                signature=signature, unsigned_attrs=unsigned_attrs, encap_content_info=encap_content_info,
+            )
+        sig_info = self.signer_info(digest_algorithm, signed_attrs, signature)
+        if unsigned_attrs is not None:
+            sig_info["unsigned_attrs"] = unsigned_attrs
+        signed_data = {
+            "version": cms_version,
+            "digest_algorithms": cms.DigestAlgorithms((sig_info["digest_algorithm"],)),
+            "encap_content_info": encap_content_info or {"content_type": "data"},
+            "certificates": self._certificate_set,
+            "signer_infos": [sig_info],
+        }
+        return cms.ContentInfo({"content_type": cms.ContentType("signed_data"), "content": cms.SignedData(signed_data)})
+
+    @cached_property
+    def _certificate_set(self) -> cms.CertificateSet:
+        registry = self.cert_registry or ()
+        certs = [c for c in registry if self.embed_roots or c.self_signed == "no"]
+        choices = [cms.CertificateChoices(name="certificate", value=c) for c in [*certs, self.signing_cert]]
+        return frozen(cms.CertificateSet(choices))
+
+    @cached_property
+    def _sid(self) -> cms.SignerIdentifier:
+        cert = self.signing_cert
+        assert cert is not None  # an InMemorySigner always has its certificate
+        return frozen(
+            cms.SignerIdentifier(
+                {
+                    "issuer_and_serial_number": cms.IssuerAndSerialNumber(
+                        {"issuer": cert.issuer, "serial_number": cert.serial_number}
+                    )
+                }
+            )
+        )
+
+    @lru_cache(maxsize=8)  # noqa: B019 - one signer per key, kept for the process
+    def _digest_id(self, digest_algorithm: str) -> algos.DigestAlgorithm:
+        return frozen(algos.DigestAlgorithm({"algorithm": digest_algorithm}))
 
     def _mechanism_for(self, digest_algorithm) -> algos.SignedDigestAlgorithm:
         return frozen(super().get_signature_mechanism_for_digest(digest_algorithm))

@@ -53,3 +53,20 @@ def test_timestamp_attributes_come_in_turn_and_whole(home):
     unsigned = run_sync(ours.unsigned_attrs("sha256", b"\x01" * 256, signed, timestamper=timestamper))
     assert [a["type"].native for a in unsigned] == ["signature_time_stamp_token"]
     assert run_sync(ours.unsigned_attrs("sha256", b"\x01" * 256, signed)) is None
+
+
+@pytest.mark.parametrize("use_pades", [True, False])
+def test_whole_cms_signature_is_pyhankos_byte_for_byte(make_home, use_pades):
+    """RSA PKCS#1 v1.5 signatures are deterministic, so the whole SignedData can be compared."""
+    home = make_home("rsa-2048")
+    ours = home.seal_signer
+    settings = PdfCMSSignedAttributes(signing_time=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    digest = hashlib.sha256(b"document").digest()
+
+    def cms_der(signer):
+        return run_sync(
+            signer.async_sign(digest, "sha256", use_pades=use_pades, signed_attr_settings=settings)
+        ).dump()
+
+    assert cms_der(ours) == cms_der(_stock(ours))
+    assert cms_der(ours) == cms_der(ours)  # and again, from what it remembered
