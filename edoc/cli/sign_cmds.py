@@ -47,8 +47,10 @@ def cmd_sign(args) -> int:
     home = open_home(args)
     data = read_input_file(args.input)
     box = _parse_box(args.visible) if args.visible else None
-    sealed = home.sealer(args.level).seal(data, stamp_box=box)
-    Path(args.output).write_bytes(sealed)
+    # in parts: a large input is written out as it was read, the signature after it
+    sealed = home.sealer(args.level).seal_parts(data, stamp_box=box)
+    with open(args.output, "wb") as out:
+        sealed.write_to(out)
     print(f"sealed {args.input} -> {args.output} ({home.sealer(args.level).settings.level})")
     return EXIT_OK
 
