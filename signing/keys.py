@@ -41,6 +41,24 @@ def frozen(value):
     return type(value).load(value.dump())
 
 
+def digest_algorithm_id(name: str) -> algos.DigestAlgorithm:
+    """An AlgorithmIdentifier for a digest name such as ``sha256``."""
+    return algos.DigestAlgorithm({"algorithm": name})
+
+
+def signer_identifier(cert: asn1_x509.Certificate) -> cms.SignerIdentifier:
+    """The CMS SignerIdentifier (issuer and serial number) of ``cert``, encoded once."""
+    return frozen(
+        cms.SignerIdentifier(
+            {
+                "issuer_and_serial_number": cms.IssuerAndSerialNumber(
+                    {"issuer": cert.issuer, "serial_number": cert.serial_number}
+                )
+            }
+        )
+    )
+
+
 class InMemorySigner(SimpleSigner):
     """A ``SimpleSigner`` that parses its key once and returns CMS values ready to embed."""
 
@@ -116,21 +134,12 @@ class InMemorySigner(SimpleSigner):
 
     @cached_property
     def _sid(self) -> cms.SignerIdentifier:
-        cert = self.signing_cert
-        assert cert is not None  # an InMemorySigner always has its certificate
-        return frozen(
-            cms.SignerIdentifier(
-                {
-                    "issuer_and_serial_number": cms.IssuerAndSerialNumber(
-                        {"issuer": cert.issuer, "serial_number": cert.serial_number}
-                    )
-                }
-            )
-        )
+        assert self.signing_cert is not None  # an InMemorySigner always has its certificate
+        return signer_identifier(self.signing_cert)
 
     @lru_cache(maxsize=8)  # noqa: B019 - one signer per key, kept for the process
     def _digest_id(self, digest_algorithm: str) -> algos.DigestAlgorithm:
-        return frozen(algos.DigestAlgorithm({"algorithm": digest_algorithm}))
+        return frozen(digest_algorithm_id(digest_algorithm))
 
     def _mechanism_for(self, digest_algorithm) -> algos.SignedDigestAlgorithm:
         return frozen(super().get_signature_mechanism_for_digest(digest_algorithm))

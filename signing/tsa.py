@@ -21,7 +21,7 @@ from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.signers import Signer
 
 from ._aio import run_sync
-from .keys import frozen
+from .keys import digest_algorithm_id, frozen, signer_identifier
 from .serials import SerialCounter
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,15 @@ class TimeStampRefused(Exception):
     """The TSA would not issue a token (a rejection, had it been a request)."""
 
 
-def _unsupported(algorithm: str) -> str:
-    return f"unsupported imprint algorithm {algorithm}; use one of " + ", ".join(IMPRINT_ALGORITHMS)
+def _check_imprint(algorithm: str, digest: bytes) -> None:
+    """Refuse an imprint algorithm we do not accept, or a digest not of its size."""
+    if algorithm not in IMPRINT_ALGORITHMS:
+        raise _Rejected(
+            "bad_alg",
+            f"unsupported imprint algorithm {algorithm}; use one of " + ", ".join(IMPRINT_ALGORITHMS),
+        )
+    if len(digest) != IMPRINT_ALGORITHMS[algorithm]:
+        raise _Rejected("bad_data_format", f"the imprint is not a {algorithm} digest")
 
 
 class _Rejected(Exception):
@@ -122,10 +129,7 @@ class TimeStampAuthority:
             raise TimeStampRefused(rej.text) from None
 
     def _imprint(self, algorithm: str, digest: bytes) -> tsp.MessageImprint:
-        if algorithm not in IMPRINT_ALGORITHMS:
-            raise _Rejected("bad_alg", _unsupported(algorithm))
-        if len(digest) != IMPRINT_ALGORITHMS[algorithm]:
-            raise _Rejected("bad_data_format", f"the imprint is not a {algorithm} digest")
+        _check_imprint(algorithm, digest)
         return tsp.MessageImprint({"hash_algorithm": self._imprint_ids[algorithm], "hashed_message": digest})
 
     def _parse(self, request: bytes | tsp.TimeStampReq) -> tsp.TimeStampReq:
@@ -140,11 +144,7 @@ class TimeStampAuthority:
         if req["version"].native != "v1":
             raise _Rejected("bad_request", "only version 1 requests are supported")
         imprint = req["message_imprint"]
-        algorithm = imprint["hash_algorithm"]["algorithm"].native
-        if algorithm not in IMPRINT_ALGORITHMS:
-            raise _Rejected("bad_alg", _unsupported(algorithm))
-        if len(imprint["hashed_message"].native) != IMPRINT_ALGORITHMS[algorithm]:
-            raise _Rejected("bad_data_format", f"the imprint is not a {algorithm} digest")
+        _check_imprint(imprint["hash_algorithm"]["algorithm"].native, imprint["hashed_message"].native)
         policy = req["req_policy"].native
         if policy is not None and policy != self._settings.policy_oid:
             raise _Rejected("unaccepted_policy", f"this TSA only issues under {self._settings.policy_oid}")
@@ -251,16 +251,7 @@ class TimeStampAuthority:
             signed_attrs=signed_attrs.dump(),
             signing_time_at=order.index("signing_time"),
             message_digest_at=order.index("message_digest"),
-            sid=frozen(
-                cms.SignerIdentifier(
-                    {
-                        "issuer_and_serial_number": {
-                            "issuer": cert.issuer,
-                            "serial_number": cert.serial_number,
-                        }
-                    }
-                )
-            ),
+            sid=signer_identifier(cert),
             digest_algorithm=frozen(digest_algorithm_id(digest_algorithm)),
             signature_algorithm=frozen(signer.get_signature_mechanism_for_digest(digest_algorithm)),
             certificates=frozen(
@@ -306,8 +297,3 @@ def _failure(bit: str, text: str) -> TimeStampResp:
             )
         }
     )
-
-
-def digest_algorithm_id(name: str) -> algos.DigestAlgorithm:
-    """An AlgorithmIdentifier for a digest name such as ``sha256``."""
-    return algos.DigestAlgorithm({"algorithm": name})
