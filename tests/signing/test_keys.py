@@ -14,6 +14,10 @@ from signing._aio import run_sync
 from signing.keys import InMemorySigner
 from signing.timestamps import InProcessTimeStamper
 
+# fixed inputs, so that two signers' outputs can be compared byte for byte
+_SETTINGS = PdfCMSSignedAttributes(signing_time=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+_DIGEST = hashlib.sha256(b"document").digest()
+
 
 def _stock(signer: InMemorySigner) -> SimpleSigner:
     return SimpleSigner(
@@ -25,12 +29,10 @@ def _stock(signer: InMemorySigner) -> SimpleSigner:
 def test_signed_attributes_are_pyhankos(home, use_pades):
     ours = home.seal_signer
     assert isinstance(ours, InMemorySigner)
-    settings = PdfCMSSignedAttributes(signing_time=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
-    digest = hashlib.sha256(b"document").digest()
 
     def attrs(signer):
         return run_sync(
-            signer.signed_attrs(digest, "sha256", attr_settings=settings, use_pades=use_pades)
+            signer.signed_attrs(_DIGEST, "sha256", attr_settings=_SETTINGS, use_pades=use_pades)
         ).dump()
 
     assert attrs(ours) == attrs(_stock(ours))
@@ -39,10 +41,9 @@ def test_signed_attributes_are_pyhankos(home, use_pades):
 def test_timestamp_attributes_come_in_turn_and_whole(home):
     """A content timestamp among the signed attributes, a signature timestamp unsigned."""
     ours, timestamper = home.seal_signer, InProcessTimeStamper(home.tsa)
-    digest = hashlib.sha256(b"document").digest()
     signed = run_sync(
         ours.signed_attrs(
-            digest, "sha256", use_pades=True, timestamper=timestamper,
+            _DIGEST, "sha256", use_pades=True, timestamper=timestamper,
             attr_settings=PdfCMSSignedAttributes(cades_signed_attrs=CAdESSignedAttrSpec(timestamp_content=True)),
         )
     )
@@ -60,12 +61,10 @@ def test_whole_cms_signature_is_pyhankos_byte_for_byte(make_home, use_pades):
     """RSA PKCS#1 v1.5 signatures are deterministic, so the whole SignedData can be compared."""
     home = make_home("rsa-2048")
     ours = home.seal_signer
-    settings = PdfCMSSignedAttributes(signing_time=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
-    digest = hashlib.sha256(b"document").digest()
 
     def cms_der(signer):
         return run_sync(
-            signer.async_sign(digest, "sha256", use_pades=use_pades, signed_attr_settings=settings)
+            signer.async_sign(_DIGEST, "sha256", use_pades=use_pades, signed_attr_settings=_SETTINGS)
         ).dump()
 
     assert cms_der(ours) == cms_der(_stock(ours))
