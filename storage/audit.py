@@ -25,16 +25,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from storage._db import read_tx, write_tx
 from storage.models import audit_anchors, audit_entries, audit_head
-
-if TYPE_CHECKING:
-    from storage.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -245,8 +242,8 @@ _MOVE_HEAD = (
 class AuditLog:
     """The audit log in a registry's database (normally reached as ``registry.audit``)."""
 
-    def __init__(self, source: Engine | Registry):
-        self._engine: Engine = source if isinstance(source, Engine) else source.engine
+    def __init__(self, engine: Engine):
+        self._engine = engine
 
     def append(
         self,

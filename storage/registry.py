@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -31,12 +31,9 @@ from storage import _apikeys
 from storage._apikeys import ROLES, ApiKey
 from storage._base import check_key
 from storage._db import create_engine, read_tx, upgrade, write_tx
-from storage.audit import AuditEvent, append_in
+from storage.audit import AuditEvent, AuditLog, append_in
 from storage.errors import ApiKeyNotFound, Conflict, DocumentNotFound
 from storage.models import document_versions, documents, idempotency_claims
-
-if TYPE_CHECKING:
-    from storage.audit import AuditLog  # noqa: F401 - the cached property's type
 
 __all__ = ["ROLES", "ApiKey", "DocumentRecord", "DocumentVersion", "IdempotencyClaim", "Registry"]
 
@@ -172,8 +169,6 @@ class Registry:
     @cached_property
     def audit(self) -> AuditLog:
         """The hash-chained audit log kept in the same database."""
-        from storage.audit import AuditLog
-
         return AuditLog(self._engine)
 
     # -- documents -------------------------------------------------------------------

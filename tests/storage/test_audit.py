@@ -40,7 +40,7 @@ def test_entries_chain_from_genesis(registry):
 def test_a_second_log_object_sees_the_same_chain(registry):
     fill(registry.audit, 2)
 
-    other = AuditLog(registry)
+    other = AuditLog(registry.engine)
 
     assert other.entries() == registry.audit.entries()
     assert other.append("x", actor="a").seq == 3
