@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from edoc import compat
 from edoc.home import Home
 from edoc.render import warm_up
 from edoc.settings import Settings
@@ -110,6 +111,7 @@ def create_app(
     collection (``gc.freeze``); for a server process that serves one app, not
     for tests that build many.
     """
+    compat.install()  # patches of other libraries, after their version check
     if home is None:
         if settings is None:
             raise TypeError("create_app needs settings or an open home")

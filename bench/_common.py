@@ -17,6 +17,17 @@ from asn1crypto import cms
 PASSPHRASE = "bench-passphrase"
 
 
+def install_patches() -> None:
+    """What every edoc entry point does first: the patches of other libraries (edoc.compat).
+
+    Called by each script's ``main`` and by each worker process (spawned
+    processes import afresh and get nothing installed by importing edoc).
+    """
+    from edoc import compat
+
+    compat.install()
+
+
 def free_port() -> int:
     """A free TCP port on loopback."""
     import socket

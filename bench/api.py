@@ -44,6 +44,7 @@ from bench._common import (  # noqa: E402
     PASSPHRASE,
     check_outputs,
     free_port,
+    install_patches,
     machine,
     make_home,
     print_figure,
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--paced-rate", type=int, default=1000,
                         help="requests/s offered in the paced verify-by-id run")
     args = parser.parse_args(argv)
+    install_patches()
     if shutil.which("wrk") is None:
         raise SystemExit("bench/api.py needs wrk (apt-get install wrk)")
     import httpx

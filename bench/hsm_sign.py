@@ -53,6 +53,9 @@ def _threaded(fn, n: int, threads: int = 8) -> float:
 
 
 def main(n: int = 200) -> None:
+    from bench._common import install_patches
+
+    install_patches()  # as the edoc CLI does at start-up
     workdir = Path(tempfile.mkdtemp(prefix="edoc-bench-hsm-"))
     (workdir / "tokens").mkdir()
     conf = workdir / "softhsm2.conf"

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import (  # noqa: E402
     PASSPHRASE,
     check_outputs,
+    install_patches,
     machine,
     make_home,
     peak_rss_mb,
@@ -124,6 +125,7 @@ def _library_worker(args) -> tuple[list[float], float, list[bytes]]:
     from edoc.home import Home
     from edoc.settings import Settings
 
+    install_patches()  # as edoc serve and the CLI do at start-up
     home = Home.open(Settings(home=Path(home_dir), key_passphrase=PASSPHRASE))
     issuer = home.issuer()
     issuer.issue("certificate", _data(home, -os.getpid()))  # warm-up: fonts, keys, caches
@@ -165,6 +167,12 @@ def _baseline_worker(args) -> tuple[list[float], float, list[bytes]]:
         async def async_request_tsa_response(self, req):
             return await self._tsa.async_respond_request(req)
 
+    from signing import _names
+
+    # what this path always ran with: the patches edoc.issuance and edoc.render used to
+    # install when imported, but not asn1crypto's name comparison
+    install_patches()
+    _names.uninstall()
     home = Home.open(Settings(home=Path(home_dir), key_passphrase=PASSPHRASE))
     pki_dir = home.settings.pki_dir
     from cryptography.hazmat.primitives import serialization
@@ -293,6 +301,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--key-type", default="ecdsa-p256", choices=KEY_TYPES)
     parser.add_argument("--rounds", type=int, default=2, help="library/baseline alternations")
     args = parser.parse_args(argv)
+    install_patches()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
 

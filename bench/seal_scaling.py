@@ -26,7 +26,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import check_outputs, machine, make_home, print_figure, tempdir  # noqa: E402
+from bench._common import (  # noqa: E402
+    check_outputs,
+    install_patches,
+    machine,
+    make_home,
+    print_figure,
+    tempdir,
+)
 
 
 def pages_pdf(pages: int) -> bytes:
@@ -73,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes-mb", default="1,10,50")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
+    install_patches()
 
     work = tempdir("edoc-bench-scaling-")
     home = make_home(work / "home")

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from signing import _pdfread
 from signing.seal import Sealer
 from storage.audit import AuditEvent
 from storage.objects import ObjectStore
@@ -36,8 +35,8 @@ from .render import Agency, render
 from .templates import TemplateLibrary
 
 # sealing reads the rendered file's Thai title, subject and author (octal-escaped
-# UTF-16) byte by byte otherwise (same results, see signing/_pdfread.py)
-_pdfread.install()
+# UTF-16) byte by byte unless edoc.compat.install() ran at start-up (see
+# signing/_pdfread.py); importing this module installs nothing.
 
 
 class IdempotencyConflict(EdocError):

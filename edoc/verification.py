@@ -10,17 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from signing import _names, _pdfread
 from signing.report import RegistryStatus, VerificationReport
 from signing.validate import TrustPolicy, verify_pdf
 
-# a seal's /Contents is ~25,000 hex digits: pyHanko's byte-at-a-time reader took
-# half of a verification's CPU time; the Thai metadata is octal-escaped literal
-# strings (same results, see signing/_pdfread.py)
-_pdfread.install()
-# the same few CA, seal and TSA names compared and string-prepared again and again:
-# ~40% of a verification's CPU (same answers, see signing/_names.py)
-_names.install()
+# Verification is fast with the string readers (signing/_pdfread.py) and name
+# comparison (signing/_names.py) that edoc.compat.install() puts into pyHanko and
+# asn1crypto at start-up; importing this module installs nothing.
 
 
 class Verifier:

@@ -7,6 +7,7 @@ we correct or steer it, each with the reason next to it.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from contextvars import ContextVar
 from dataclasses import dataclass, field, fields, replace
@@ -86,6 +87,12 @@ class AdesOutcome:
 # both, or a verifier "in 2040" would be credited with proofs it holds today.
 # The clock reads a context variable, so concurrent validations at different
 # times (threads, asyncio tasks) never see each other's "now".
+# Patch: replaces the ``datetime`` name inside pyhanko_certvalidator.ltv.poe and
+# .ades_past (installed by ``edoc.compat.install()``, never on import). Why: a
+# correctness bug, tests/signing/test_compat_patches.py shows the wrong answer
+# without it. Upstream: POEManager takes ``current_dt_override``, but the
+# time-sliding algorithm and the AdES entry points do not pass one through; no
+# issue filed yet.
 _VALIDATION_NOW: ContextVar[datetime | None] = ContextVar("edoc_validation_now", default=None)
 
 
@@ -100,18 +107,48 @@ class _ValidationClock(datetime):
         return fixed.astimezone(tz) if tz is not None else fixed
 
 
-def _install_validation_clock() -> None:
-    from pyhanko_certvalidator.ltv import ades_past, poe
+#: distribution whose internals the clock changes, and the versions it was tested with
+TESTED = ("pyhanko-certvalidator", "0.33")
+_CLOCKED = ("poe", "ades_past")  # modules of pyhanko_certvalidator.ltv that read datetime.now()
 
-    for module in (poe, ades_past):
+
+class ClockNotInstalled(RuntimeError):
+    """Validation at another time was asked for, but pyHanko still reads the wall clock."""
+
+
+def _clocked_modules() -> list:
+    return [importlib.import_module(f"pyhanko_certvalidator.ltv.{name}") for name in _CLOCKED]
+
+
+def install() -> None:
+    """Give pyHanko's long-term validation the validation clock (idempotent).
+
+    A correctness patch, not a speed-up: without it a validation "at" another
+    time credits proofs of existence made now. Raises ``RuntimeError`` when
+    pyhanko_certvalidator no longer reads ``datetime`` where we expect it.
+    """
+    modules = _clocked_modules()
+    for module in modules:
         current = getattr(module, "datetime", None)
-        if current is datetime:
-            module.datetime = _ValidationClock  # type: ignore[attr-defined]
-        elif current is not _ValidationClock:
-            log.warning("pyHanko changed: validation at another time may use the wall clock")
+        if current is not datetime and current is not _ValidationClock:
+            raise RuntimeError(
+                f"pyhanko_certvalidator changed: {module.__name__}.datetime is {current!r}, "
+                "not datetime.datetime; validation at another time would use the wall clock"
+            )
+    for module in modules:
+        module.datetime = _ValidationClock
 
 
-_install_validation_clock()
+def uninstall() -> None:
+    """pyHanko's own wall clock again (idempotent)."""
+    for module in _clocked_modules():
+        if getattr(module, "datetime", None) is _ValidationClock:
+            module.datetime = datetime
+
+
+def installed() -> bool:
+    """Whether pyHanko's long-term validation reads the validation clock."""
+    return all(getattr(m, "datetime", None) is _ValidationClock for m in _clocked_modules())
 
 
 def timing(at: datetime | None) -> ValidationTimingInfo:
@@ -164,6 +201,11 @@ async def async_ades_validate(
     the archive timestamps as proofs of existence and validates in the past.
     """
     when = timing(at)
+    if at is not None and not installed():
+        raise ClockNotInstalled(
+            "validation at another time needs signing._ades.install() "
+            "(edoc.compat.install() at start-up)"
+        )
     token = _VALIDATION_NOW.set(when.validation_time if at is not None else None)
     try:
         return await _validate_at(sig, spec, when)

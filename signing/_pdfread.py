@@ -13,6 +13,12 @@ sealing reads (and verification reads again). The literal reader does the same
 with a regular expression for the common case: no nested parentheses, and only
 escapes pyHanko reads the same way (three octal digits up to ``\\377``, or one of
 ``n r t b f ( ) \\`` and the delimiters). Anything else goes back to pyHanko.
+
+Patch (installed by ``edoc.compat.install()``, never on import): replaces
+``pyhanko.pdf_utils.generic.read_hex_string_from_stream`` and
+``read_string_from_stream``, which pyHanko's ``read_object`` looks up at each
+call. Why: the hex reader was ~half of a verification's CPU. Upstream: none
+filed yet (the hex reader is upstream material). Tested with pyHanko 0.38.
 """
 
 from __future__ import annotations
@@ -85,7 +91,25 @@ def read_hex_string_from_stream(stream):
     return generic.pdf_string(binascii.unhexlify(digits))
 
 
+#: distribution whose internals this module changes, and the versions it was tested with
+TESTED = ("pyhanko", "0.38")
+
+
 def install() -> None:
     """Make pyHanko's object reader use the readers above (idempotent)."""
     generic.read_hex_string_from_stream = read_hex_string_from_stream
     generic.read_string_from_stream = read_string_from_stream
+
+
+def uninstall() -> None:
+    """pyHanko's own readers again (idempotent)."""
+    generic.read_hex_string_from_stream = _pyhanko_reader
+    generic.read_string_from_stream = _pyhanko_literal_reader
+
+
+def installed() -> bool:
+    """Whether pyHanko reads strings with the readers above."""
+    return (
+        generic.read_hex_string_from_stream is read_hex_string_from_stream
+        and generic.read_string_from_stream is read_string_from_stream
+    )

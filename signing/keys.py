@@ -7,6 +7,12 @@ hands back CMS values re-loaded from their DER, so that embedding them later
 (signed attributes in a SignerInfo, a timestamp token in an attribute) copies
 bytes instead of deep-copying and re-encoding a tree of asn1crypto objects.
 The DER produced is the same; only the Python objects around it differ.
+
+Three of its shortcuts override pyHanko's private signer methods
+(``_package_signature``, ``signer_info``, ``_signed_attr_providers``); they live
+in :mod:`signing._signer_overrides` and are put on the class by
+``edoc.compat.install()``. Without them the signer builds those values pyHanko's
+way (same DER, slower).
 """
 
 from __future__ import annotations
@@ -27,7 +33,6 @@ from pyhanko.sign.general import (
     simple_cms_attribute,
 )
 from pyhanko.sign.signers import SimpleSigner
-from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 
@@ -73,58 +78,6 @@ class InMemorySigner(SimpleSigner):
             as_signing_certificate_v2(self.signing_cert),
         )
 
-    def _signed_attr_providers(self, *args, **kwargs):
-        # the signing-certificate-v2 attribute (ESSCertIDv2) is the same for every
-        # signature of this key: built and encoded once instead of per signature
-        for provider in super()._signed_attr_providers(*args, **kwargs):
-            if (
-                type(provider) is attributes.SigningCertificateV2Provider
-                and provider.signing_cert is self.signing_cert
-            ):
-                yield self._signing_certificate_v2
-            else:
-                yield provider
-
-    def signer_info(self, digest_algorithm: str, signed_attrs, signature: bytes) -> cms.SignerInfo:
-        if digest_algorithm == "shake256":  # pyHanko's special case for Ed448
-            return super().signer_info(digest_algorithm, signed_attrs, signature)
-        # pyHanko's SignerInfo, with the signer's id and digest algorithm encoded once
-        return cms.SignerInfo(
-            {
-                "version": "v1",
-                "sid": self._sid,
-                "digest_algorithm": self._digest_id(digest_algorithm),
-                "signature_algorithm": self.get_signature_mechanism_for_digest(digest_algorithm),
-                "signed_attrs": signed_attrs,
-                "signature": signature,
-            }
-        )
-
-    def _package_signature(self, *, digest_algorithm, cms_version, signed_attrs, signature, unsigned_attrs, encap_content_info):
-        """pyHanko's SignedData, with its certificate set encoded once for this signer.
-
-        The set is pyHanko's own choice (the registry's certificates, without
-        self-signed ones unless ``embed_roots``, and the signing certificate); it
-        does not change between signatures, so pyHanko's building a choice per
-        certificate and encoding the set again is skipped.
-        """
-        if self.attribute_certs:
-            return super()._package_signature(
-                digest_algorithm=digest_algorithm, cms_version=cms_version, signed_attrs=signed_attrs,
-                signature=signature, unsigned_attrs=unsigned_attrs, encap_content_info=encap_content_info,
-            )
-        sig_info = self.signer_info(digest_algorithm, signed_attrs, signature)
-        if unsigned_attrs is not None:
-            sig_info["unsigned_attrs"] = unsigned_attrs
-        signed_data = {
-            "version": cms_version,
-            "digest_algorithms": cms.DigestAlgorithms((sig_info["digest_algorithm"],)),
-            "encap_content_info": encap_content_info or {"content_type": "data"},
-            "certificates": self._certificate_set,
-            "signer_infos": [sig_info],
-        }
-        return cms.ContentInfo({"content_type": cms.ContentType("signed_data"), "content": cms.SignedData(signed_data)})
-
     @cached_property
     def _certificate_set(self) -> cms.CertificateSet:
         registry = self.cert_registry or ()
@@ -159,63 +112,6 @@ class InMemorySigner(SimpleSigner):
         if algorithm == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPrivateKey):
             return key.sign(data, PKCS1v15(), digest)
         return super().sign_raw(data, digest_algorithm)  # PSS, EdDSA...: pyHanko's own path
-
-    async def signed_attrs(
-        self,
-        data_digest: bytes,
-        digest_algorithm: str,
-        attr_settings=None,
-        content_type="data",
-        use_pades=False,
-        timestamper=None,
-        dry_run=False,
-        is_pdf_sig=True,
-    ) -> cms.CMSAttributes:
-        providers = self._signed_attr_providers(
-            data_digest=data_digest,
-            digest_algorithm=digest_algorithm,
-            use_cades=use_pades,
-            attr_settings=attr_settings or PdfCMSSignedAttributes(),
-            timestamper=timestamper,
-            is_pdf_sig=is_pdf_sig,
-        )
-        given = [
-            simple_cms_attribute("content_type", content_type),
-            simple_cms_attribute("message_digest", data_digest),
-        ]
-        return frozen(await _attributes_in_turn(providers, given, dry_run))
-
-    async def unsigned_attrs(
-        self, digest_algorithm: str, signature: bytes, signed_attrs, timestamper=None, dry_run=False
-    ) -> cms.CMSAttributes | None:
-        providers = self._unsigned_attr_providers(
-            signature=signature,
-            signed_attrs=signed_attrs,
-            digest_algorithm=digest_algorithm,
-            timestamper=timestamper,
-        )
-        attrs = await _attributes_in_turn(providers, [], dry_run)
-        return frozen(attrs) if attrs else None
-
-
-async def _attributes_in_turn(providers, given: list, dry_run: bool) -> cms.CMSAttributes:
-    """pyHanko's ``format_attributes``, asking the providers one after another.
-
-    pyHanko runs them as concurrent tasks (``asyncio.as_completed``), which only
-    pays off when several wait on the network; ours wait on nothing but the one
-    timestamp, and a task per attribute cost ~0.35 ms per seal. The DER is the
-    same: a SET OF is sorted when encoded, whatever order its members came in.
-    """
-    values: dict[str, list] = {}
-    for attr in given:
-        values.setdefault(attr["type"].dotted, []).extend(attr["values"])
-    for provider in providers:
-        attr = await provider.get_attribute(dry_run=dry_run)
-        if attr is not None:
-            values.setdefault(attr["type"].dotted, []).extend(attr["values"])
-    return cms.CMSAttributes(
-        [cms.CMSAttribute({"type": cms.CMSAttributeType(k), "values": v}) for k, v in values.items()]
-    )
 
 
 class _ConstantAttribute(attributes.CMSAttributeProvider):

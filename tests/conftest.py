@@ -5,3 +5,10 @@ pytest_plugins = [
     "tests.fixtures.services",
     "tests.fixtures.cli",
 ]
+
+
+def pytest_sessionstart(session):
+    """What every edoc entry point does first: install the patches of other libraries."""
+    from edoc import compat
+
+    compat.install()

@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         for noisy in ("pyhanko", "pyhanko_certvalidator", "fontTools"):
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
     with handle_errors() as status:
+        from edoc import compat
+
+        compat.install()  # patches of other libraries, after their version check
         status.code = args.func(args)
     return status.code
 

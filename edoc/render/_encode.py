@@ -7,6 +7,11 @@ dozen strings in every document. Both are pure functions of their argument;
 short arguments are looked up instead. Long ones (a page's content stream,
 ~10 KB) are never remembered; when they are plain ASCII, as content streams
 are, ``str.encode`` gives the codec's bytes ~40x faster (~190 µs per page).
+
+Patch: replaces ``reportlab.pdfbase.pdfdoc.pdfdocEnc`` and ``pdfdoc.PDFName``
+(module globals ReportLab's writer looks up at each call); installed by
+``edoc.compat.install()``, never on import. Upstream: none filed. Tested with
+ReportLab 5.1.
 """
 
 from __future__ import annotations
@@ -22,10 +27,17 @@ _SHORT = 64
 _NOT_IN_PDFDOC = re.compile("[\x18-\x1f]")
 
 
-def _install() -> None:
-    encode, name = pdfdoc.pdfdocEnc, pdfdoc.PDFName
-    if getattr(encode, "memoised", False):
+#: distribution whose internals this module changes, and the versions it was tested with
+TESTED = ("reportlab", "5.1")
+
+_ORIGINAL_ENCODE, _ORIGINAL_NAME = pdfdoc.pdfdocEnc, pdfdoc.PDFName
+
+
+def install() -> None:
+    """Put the remembering encoders into ReportLab (idempotent)."""
+    if installed():
         return
+    encode, name = _ORIGINAL_ENCODE, _ORIGINAL_NAME
     encode_short = lru_cache(maxsize=4096)(encode)
     name_default = lru_cache(maxsize=4096)(name)
 
@@ -43,11 +55,22 @@ def _install() -> None:
         return name_default(data)
 
     pdfdoc_enc.memoised = True  # type: ignore[attr-defined]
+    pdf_name.memoised = True  # type: ignore[attr-defined]
     pdfdoc_enc.original, pdf_name.original = encode, name  # type: ignore[attr-defined]
     pdfdoc_enc.cache_clear = encode_short.cache_clear  # type: ignore[attr-defined]
     pdf_name.cache_clear = name_default.cache_clear  # type: ignore[attr-defined]
     pdfdoc.pdfdocEnc = pdfdoc_enc
     pdfdoc.PDFName = pdf_name
+
+
+def uninstall() -> None:
+    """ReportLab's own encoders again (idempotent)."""
+    pdfdoc.pdfdocEnc, pdfdoc.PDFName = _ORIGINAL_ENCODE, _ORIGINAL_NAME
+
+
+def installed() -> bool:
+    """Whether ReportLab encodes with the remembering encoders."""
+    return all(getattr(f, "memoised", False) for f in (pdfdoc.pdfdocEnc, pdfdoc.PDFName))
 
 
 def clear_caches() -> None:
@@ -56,6 +79,3 @@ def clear_caches() -> None:
         clear = getattr(function, "cache_clear", None)
         if clear is not None:
             clear()
-
-
-_install()

@@ -191,20 +191,12 @@ class ExtractableFont(TTFont):
 _ours = threading.local()  # .adding: an ExtractableFont is adding its objects in this thread
 
 
-def _install_cmap_skip() -> None:
+_ORIGINAL_CMAP = ttfonts.makeToUnicodeCMap
+
+
+def _make_to_unicode_cmap(fontname, subset):
     """ReportLab's ToUnicode map, except for ExtractableFont, which writes its own."""
-    make = ttfonts.makeToUnicodeCMap
-    if getattr(make, "skips_ours", False):
-        return
-
-    def make_to_unicode_cmap(fontname, subset):
-        return "" if getattr(_ours, "adding", False) else make(fontname, subset)
-
-    make_to_unicode_cmap.skips_ours = True  # type: ignore[attr-defined]
-    ttfonts.makeToUnicodeCMap = make_to_unicode_cmap
-
-
-_install_cmap_skip()
+    return "" if getattr(_ours, "adding", False) else _ORIGINAL_CMAP(fontname, subset)
 
 
 class _Formatted(pdfdoc.PDFObject):
@@ -257,20 +249,45 @@ class _FlateMemo:
             self._results.clear()
 
 
-def _install_flate_memo() -> None:
-    filter_class = pdfdoc.PDFStreamFilterZCompress
-    if getattr(filter_class.encode, "memo", None) is not None:
-        return  # installed already
-    memo = _FlateMemo(filter_class.encode)
-
-    def encode(self, text):
-        return memo(self, text)
-
-    encode.memo = memo  # type: ignore[attr-defined]
-    filter_class.encode = encode  # type: ignore[method-assign]
+_ORIGINAL_FLATE = pdfdoc.PDFStreamFilterZCompress.encode
+_FLATE_MEMO = _FlateMemo(_ORIGINAL_FLATE)
 
 
-_install_flate_memo()
+def _flate_encode(self, text):
+    return _FLATE_MEMO(self, text)
+
+
+#: distribution whose internals this module changes, and the versions it was tested with
+TESTED = ("reportlab", "5.1")
+
+
+def install() -> None:
+    """Put the ToUnicode skip and the Flate memo into ReportLab (idempotent).
+
+    Patch: replaces ``reportlab.pdfbase.ttfonts.makeToUnicodeCMap`` (ReportLab's
+    map is thrown away for an ExtractableFont, which writes its own: skipping it
+    saves building one per subset per document) and
+    ``pdfdoc.PDFStreamFilterZCompress.encode`` (the Flate memo: compressing the
+    same font subsets and maps again was a fifth of a render). Installed by
+    ``edoc.compat.install()``, never on import. Upstream: none filed. Tested
+    with ReportLab 5.1.
+    """
+    ttfonts.makeToUnicodeCMap = _make_to_unicode_cmap
+    pdfdoc.PDFStreamFilterZCompress.encode = _flate_encode  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    """ReportLab's own ToUnicode maps and Flate filter again (idempotent)."""
+    ttfonts.makeToUnicodeCMap = _ORIGINAL_CMAP
+    pdfdoc.PDFStreamFilterZCompress.encode = _ORIGINAL_FLATE  # type: ignore[method-assign]
+
+
+def installed() -> bool:
+    """Whether ReportLab uses the ToUnicode skip and the Flate memo."""
+    return (
+        ttfonts.makeToUnicodeCMap is _make_to_unicode_cmap
+        and pdfdoc.PDFStreamFilterZCompress.encode is _flate_encode
+    )
 
 
 _registry_lock = threading.Lock()
@@ -312,6 +329,4 @@ def clear_caches() -> None:
         if isinstance(font, ExtractableFont):
             font._subsets.cache_clear()
             font._cmaps.clear()
-    memo = getattr(pdfdoc.PDFStreamFilterZCompress.encode, "memo", None)
-    if memo is not None:
-        memo.clear()
+    _FLATE_MEMO.clear()

@@ -7,6 +7,14 @@ then builds a shape object per dark module (another 15 ms). We use one fixed
 mask — any mask is valid, decoders read it from the format bits — and draw each
 run of dark modules as one rectangle of a single path, which keeps a render
 within a few milliseconds.
+
+Patch (installed by ``edoc.compat.install()``, never on import): in
+``reportlab.graphics.barcode.qrencoder``, ``QRPolynomial.mod`` becomes an
+in-place long division (half the encoding time of a URL-sized code), and
+``QRUtil.getErrorCorrectPolynomial`` remembers its polynomials (a third);
+:func:`qr_matrix` also hands the encoder its data positions per version
+(ReportLab's private ``QRCode._dataPosList``) instead of letting it walk the
+matrix for every code. Upstream: none filed. Tested with ReportLab 5.1.
 """
 
 from __future__ import annotations
@@ -17,18 +25,6 @@ from functools import lru_cache
 from reportlab.graphics.barcode import qrencoder
 
 __all__ = ["qr_matrix", "draw_qr"]
-
-def _memoise_generator_polynomials() -> None:
-    # The encoder rebuilds the Reed-Solomon generator polynomial of each block
-    # from scratch, by repeated multiplication, for every code: a third of the
-    # encoding time. It depends only on the number of error-correction bytes,
-    # and the encoder never modifies it, so one per length is kept.
-    util = qrencoder.QRUtil
-    if not hasattr(util.getErrorCorrectPolynomial, "cache_info"):
-        util.getErrorCorrectPolynomial = staticmethod(lru_cache(maxsize=64)(util.getErrorCorrectPolynomial))
-
-
-_memoise_generator_polynomials()
 
 
 def _iterative_remainder(self, e):
@@ -53,16 +49,46 @@ def _iterative_remainder(self, e):
     return qrencoder.QRPolynomial(num[i:], 0)
 
 
-def _divide_in_place() -> None:
-    poly = qrencoder.QRPolynomial
-    if getattr(poly.mod, "edoc", False):
+#: distribution whose internals this module changes, and the versions it was tested with
+TESTED = ("reportlab", "5.1")
+
+_ORIGINAL_MOD = qrencoder.QRPolynomial.mod
+_ORIGINAL_POLYNOMIAL = qrencoder.QRUtil.getErrorCorrectPolynomial
+# The encoder rebuilds the Reed-Solomon generator polynomial of each block from
+# scratch, by repeated multiplication, for every code. It depends only on the
+# number of error-correction bytes, and the encoder never modifies it.
+_remembered_polynomial = lru_cache(maxsize=64)(_ORIGINAL_POLYNOMIAL)
+_iterative_remainder.original = _ORIGINAL_MOD  # type: ignore[attr-defined]
+_state = {"positions": False}  # qr_matrix hands the encoder its data positions
+
+
+def install() -> None:
+    """Put the in-place division and the remembered polynomials into ReportLab (idempotent)."""
+    if installed():
         return
-    _iterative_remainder.edoc = True  # type: ignore[attr-defined]
-    _iterative_remainder.original = poly.mod  # type: ignore[attr-defined]
-    poly.mod = _iterative_remainder  # type: ignore[method-assign]
+    if not hasattr(qrencoder.QRCode, "_dataPosList"):
+        raise RuntimeError("ReportLab's QRCode has no _dataPosList any more")
+    qrencoder.QRPolynomial.mod = _iterative_remainder  # type: ignore[method-assign]
+    qrencoder.QRUtil.getErrorCorrectPolynomial = staticmethod(_remembered_polynomial)
+    _state["positions"] = True
+    qr_matrix.cache_clear()
 
 
-_divide_in_place()
+def uninstall() -> None:
+    """ReportLab's own encoder again (idempotent)."""
+    qrencoder.QRPolynomial.mod = _ORIGINAL_MOD  # type: ignore[method-assign]
+    qrencoder.QRUtil.getErrorCorrectPolynomial = staticmethod(_ORIGINAL_POLYNOMIAL)
+    _state["positions"] = False
+    qr_matrix.cache_clear()
+
+
+def installed() -> bool:
+    """Whether the QR encoder uses the shortcuts."""
+    return (
+        qrencoder.QRPolynomial.mod is _iterative_remainder
+        and qrencoder.QRUtil.getErrorCorrectPolynomial is _remembered_polynomial
+        and _state["positions"]
+    )
 
 
 @lru_cache(maxsize=64)
@@ -83,9 +109,10 @@ def qr_matrix(value: str, level: str = "M") -> tuple[bytes, ...]:
     code = qrencoder.QRCode(None, getattr(qrencoder.QRErrorCorrectLevel, level))
     code.addData(qrencoder.QR8bitByte(value))
     code.version = code.calculate_version()
-    # the encoder walks the whole matrix for the data positions of every code; they
-    # depend on the version only (it reads the list it is given, never changes it)
-    code._dataPosList = _data_positions(code.version)  # noqa: SLF001
+    if _state["positions"]:
+        # the encoder walks the whole matrix for the data positions of every code; they
+        # depend on the version only (it reads the list it is given, never changes it)
+        code._dataPosList = _data_positions(code.version)  # noqa: SLF001
     code.makeImpl(False, _MASK)
     return tuple(bytes(map(bool, row)) for row in code.modules)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from reportlab.pdfbase import pdfdoc
 
-import edoc.render  # noqa: F401 - installs the memoised encoders
+import edoc.render  # noqa: F401 - encoders memoised by compat.install() (tests/conftest.py)
 
 STRINGS = [
     "",
