@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from edoc.home import Home
-from edoc.render import warm_up
+from edoc.readiness import check_ready
 from edoc.settings import Settings
 from edoc.verification import Verifier
 from storage.audit import AuditBatcher
@@ -36,21 +36,6 @@ log = logging.getLogger("api")
 VERSION = "0.1.0"
 WORKER_LOADS_ENV = "EDOC_WORKER_LOADS"
 WORKER_INDEX_ENV = "EDOC_WORKER_INDEX"
-
-
-def check_ready(home: Home) -> None:
-    """Load everything requests need, so that a misconfiguration fails now.
-
-    Also warms the home's caches before requests run in threads at once.
-    """
-    home.check_keys()  # seal and TSA keys open and sign (file or PKCS#11 token)
-    home.sealer()  # the configured level has its timestamper
-    home.registry()  # reachable, schema migrated
-    home.store()
-    home.templates()
-    home.issuer()
-    home.revocation()  # CRL/OCSP service (None for an imported seal)
-    warm_up()  # fonts and the Thai dictionary, once per process, not in the first request
 
 
 @asynccontextmanager
