@@ -60,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `edoc ... | head`: the reader left; not an error of ours
+        sys.stderr.close()
+        sys.exit(1)
 
 
 __all__ = ["CliError", "build_parser", "main", "run"]
