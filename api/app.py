@@ -12,7 +12,6 @@ timestamped level) fails here, at start-up, not at the first request.
 from __future__ import annotations
 
 import gc
-import importlib
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -22,15 +21,15 @@ from fastapi import FastAPI
 
 from edoc import compat
 from edoc.home import Home
-from edoc.render import warm_up
+from edoc.readiness import check_ready
 from edoc.settings import Settings
 from edoc.verification import Verifier
 from storage.audit import AuditBatcher
 
-from . import errors
+from . import errors, pages
 from .limits import BodyLimitMiddleware, CpuSlots, RateLimiter, WorkerBalance, WorkerLoads
 from .metrics import Metrics, MetricsMiddleware
-from .routes import audit, documents, health, keys, pki, revocation, tsa, verify
+from .routes import audit, docs, documents, health, keys, pki, revocation, tsa, verify
 from .state import ServiceState
 
 log = logging.getLogger("api")
@@ -38,35 +37,6 @@ log = logging.getLogger("api")
 VERSION = "0.1.0"
 WORKER_LOADS_ENV = "EDOC_WORKER_LOADS"
 WORKER_INDEX_ENV = "EDOC_WORKER_INDEX"
-
-
-def check_ready(home: Home) -> None:
-    """Load everything requests need, so that a misconfiguration fails now.
-
-    Also warms the home's caches before requests run in threads at once.
-    """
-    home.check_keys()  # seal and TSA keys open and sign (file or PKCS#11 token)
-    home.sealer()  # the configured level has its timestamper
-    home.registry()  # reachable, schema migrated
-    home.store()
-    home.templates()
-    home.issuer()
-    home.revocation()  # CRL/OCSP service (None for an imported seal)
-    warm_up()  # fonts and the Thai dictionary, once per process, not in the first request
-
-
-def _pages(app: FastAPI) -> None:
-    """Add the HTML pages when that package is present (it is built separately)."""
-    try:
-        pages = importlib.import_module("api.pages")
-    except ModuleNotFoundError as exc:
-        if exc.name != "api.pages":
-            raise  # the pages exist but something they import does not: say so
-        return
-    if hasattr(pages, "install"):
-        pages.install(app)
-    else:
-        app.include_router(pages.router)
 
 
 @asynccontextmanager
@@ -133,15 +103,16 @@ def create_app(
         version=VERSION,
         summary="Issue, seal, timestamp and verify official documents",
         lifespan=_lifespan,
+        docs_url=None,  # served by routes.docs from local files, not a CDN
         redoc_url=None,
     )
     app.state.edoc = state
     errors.install(app)
-    for module in (documents, verify, audit, keys, tsa, pki, health):
+    for module in (documents, verify, audit, keys, tsa, pki, health, docs):
         app.include_router(module.router)
     if state.revocation is not None:
         app.include_router(revocation.router)
-    _pages(app)
+    app.include_router(pages.router)
     # added last = outermost: metrics see every answer, 413s included
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)

@@ -1,4 +1,4 @@
-"""Public verification pages: what a citizen sees after scanning a document's QR code.
+"""Public pages: what a citizen sees after scanning a document's QR code, and the landing page.
 
 Server-rendered HTML, Thai by default (``?lang=en`` for English), light enough
 for a cheap phone on a slow network and usable without JavaScript. The app
@@ -9,6 +9,13 @@ includes :data:`router`, which also serves the pages' files under ``/static/``::
     app.include_router(api.pages.router)
 """
 
-from .routes import SECURITY_HEADERS, router
+from fastapi import APIRouter
+
+from . import landing, routes
+from .routes import SECURITY_HEADERS
+
+router = APIRouter(include_in_schema=False)
+router.include_router(routes.router)
+router.include_router(landing.router)
 
 __all__ = ["SECURITY_HEADERS", "router"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from certs.errors import CertsError
 from signing.errors import SigningError
+from storage.errors import StorageError
 
 from ..errors import EdocError
 from ..home import Home
@@ -42,20 +43,12 @@ def handle_errors():
     except (EdocError, CertsError, SigningError) as exc:
         print(f"edoc: {exc.diagnostics()}", file=sys.stderr)
         status.code = EXIT_FAIL
-    except _storage_errors() as exc:
+    except StorageError as exc:
         print(f"edoc: {exc.diagnostics()}", file=sys.stderr)
         status.code = EXIT_FAIL
     except KeyboardInterrupt:
         print("edoc: interrupted", file=sys.stderr)
         status.code = 130
-
-
-def _storage_errors() -> tuple[type[BaseException], ...]:
-    try:
-        from storage.errors import StorageError
-    except ImportError:  # pragma: no cover - storage package not built yet
-        return ()
-    return (StorageError,)
 
 
 def settings_from(args) -> Settings:

@@ -37,7 +37,9 @@ from ._common import EXIT_USAGE, CliError
 
 logger = logging.getLogger("uvicorn.error")
 
-APP = "api.app:app_from_env"
+APP = "api.app:app_from_env"  # an import string: uvicorn imports api, edoc never does
+#: read by api.app.app_from_env in each worker (same names there)
+WORKER_LOADS_ENV, WORKER_INDEX_ENV = "EDOC_WORKER_LOADS", "EDOC_WORKER_INDEX"
 STARTUP_FAILURE = 3  # uvicorn's exit code for a worker that could not load its app
 _CRASH_LOOP = 5  # workers that died young in a row before the parent gives up
 _YOUNG_S = 10.0
@@ -63,7 +65,7 @@ def reuseport_socket(host: str, port: int, *, backlog: int | None) -> socket.soc
     return sock
 
 
-def _answers(host: str, port: int) -> bool:
+def answers(host: str, port: int) -> bool:
     """Whether a server already accepts connections on ``host:port`` (any address: its loopback)."""
     target = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
     try:
@@ -83,8 +85,6 @@ def _exit_with_parent(parent: int) -> None:  # pragma: no cover  (a worker)
 def _worker(options: dict[str, Any], loads: str, index: int) -> None:  # pragma: no cover  (a worker)
     import uvicorn
 
-    from api.app import WORKER_INDEX_ENV, WORKER_LOADS_ENV
-
     os.environ[WORKER_LOADS_ENV], os.environ[WORKER_INDEX_ENV] = loads, str(index)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     config = uvicorn.Config(APP, factory=True, **options)
@@ -102,10 +102,8 @@ def serve_workers(options: dict[str, Any], workers: int, run_dir: Path) -> int:
     """
     import uvicorn
 
-    from api.limits import WorkerLoads
-
     config = uvicorn.Config(APP, factory=True, **options)  # also sets up uvicorn's logging here
-    if _answers(config.host, config.port):
+    if answers(config.host, config.port):
         # SO_REUSEPORT would let a second server of the same user join the first one's port
         raise CliError(f"something already answers on {config.host}:{config.port}", EXIT_USAGE)
     try:
@@ -117,7 +115,7 @@ def serve_workers(options: dict[str, Any], workers: int, run_dir: Path) -> int:
     fd, name = tempfile.mkstemp(prefix="worker-loads-", dir=run_dir)
     os.close(fd)
     loads = Path(name)
-    WorkerLoads.create(loads, workers)
+    loads.write_bytes(bytes(8 * workers))  # api.limits.WorkerLoads: one 8-byte counter per worker, all zero
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     ctx = mp.get_context("spawn")

@@ -7,7 +7,8 @@ import json
 
 from storage.registry import ROLES, ApiKey
 
-from ._common import EXIT_OK, open_home
+from ..agencies import known_agencies, known_agency
+from ._common import EXIT_OK, EXIT_USAGE, CliError, open_home
 
 
 def register_keys(keys) -> None:
@@ -60,6 +61,10 @@ def _row(key: ApiKey) -> dict:
 def cmd_keys_create(args) -> int:
     home = open_home(args)
     agency = args.agency or home.settings.agency_id
+    if not known_agency(agency, home.settings):
+        known = ", ".join(known_agencies(home.settings))
+        raise CliError(f"unknown agency {agency!r}: this home serves {known} (setting agency_id); "
+                       "a key for another agency could never issue", EXIT_USAGE)
     key, secret = create_key(home.registry(), agency=agency, roles=set(args.role), label=args.label,
                              actor=cli_actor())
     if args.json:

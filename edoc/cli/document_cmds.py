@@ -16,6 +16,9 @@ def register(sub) -> None:
     t.add_argument("action", nargs="?", choices=("list", "show"), default="list")
     t.add_argument("name", nargs="?", help="template name (for show)")
     t.add_argument("--lang", help="example language for show (default: the template's first)")
+    t.add_argument("--example-json", action="store_true",
+                   help="show: print only the example data, as JSON (edoc templates show "
+                        "certificate --example-json > holder.json)")
     t.set_defaults(func=cmd_templates)
 
     i = sub.add_parser("issue", help="render, seal, store and register a document")
@@ -51,19 +54,24 @@ def cmd_templates(args) -> int:
     if not args.name:
         raise CliError("templates show needs a template name", EXIT_USAGE)
     tpl = library.get(args.name)
+    lang = args.lang or tpl.languages[0]
+    if lang not in tpl.examples:
+        raise CliError(f"{tpl.name} has no {lang} example; it has {', '.join(tpl.examples)}", EXIT_USAGE)
+    example = json.dumps(tpl.examples[lang], ensure_ascii=False, indent=2)
+    if args.example_json:
+        print(example)
+        return EXIT_OK
     print(f"{tpl.name}: {tpl.title.get('th', '')} / {tpl.title.get('en', '')}")
-    if tpl.description:
-        print(tpl.description)
+    for code, text in tpl.description.items():
+        print(f"  {code}: {text}")
     print("\nfields:")
     for f in tpl.fields():
         req = "required" if f.required else "optional"
         desc = f" - {f.description}" if f.description else ""
-        print(f"  {f.path:<28} {f.type:<10} {req}{desc}")
-    lang = args.lang or tpl.languages[0]
-    if lang not in tpl.examples:
-        raise CliError(f"{tpl.name} has no {lang} example; it has {', '.join(tpl.examples)}", EXIT_USAGE)
-    print(f"\nexample ({lang}):")
-    print(json.dumps(tpl.examples[lang], ensure_ascii=False, indent=2))
+        print(f"  {f.path:<28} {f.type:<18} {req}{desc}")
+    print(f"\nexample ({lang}; as a file to edit: edoc templates show {tpl.name} --lang {lang}"
+          f" --example-json > data.json):")
+    print(example)
     return EXIT_OK
 
 

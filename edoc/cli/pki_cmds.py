@@ -37,13 +37,9 @@ def register(sub) -> None:
     from .hsm_cmds import register_keys as register_hsm_keys  # keys in a PKCS#11 token
 
     register_hsm_keys(keys)
-    # API key commands are registered by the service module when present.
-    try:
-        from .apikey_cmds import register_keys
-    except ImportError:
-        pass
-    else:
-        register_keys(keys)
+    from .apikey_cmds import register_keys  # API keys of the HTTP service
+
+    register_keys(keys)
 
 
 def cmd_init(args) -> int:

@@ -1,11 +1,14 @@
 """``edoc serve``: run the HTTP service with uvicorn.
 
 On first start it creates the home (built-in PKI) and a first admin API key,
-printed once. Before listening it builds the app, which loads every key and the
-TSA: a wrong passphrase or a missing TSA stops it here with a message.
-With ``--workers N`` each worker builds its app from the environment
-(``api.app:app_from_env``), listens on its own ``SO_REUSEPORT`` socket (see
-``_workers``), and metrics are aggregated across workers.
+printed once. Before listening it loads every key, the TSA and the registry
+(``edoc.readiness``): a wrong passphrase or a missing TSA stops it here with a
+message. It refuses to serve where the home's links (public base URL in QR
+codes and certificates) do not point (``_links``). uvicorn then builds the app
+in each worker from the environment (``api.app:app_from_env``, an import
+string: the ``edoc`` package never imports ``api``). With ``--workers N`` each
+worker listens on its own ``SO_REUSEPORT`` socket (see ``_workers``), and
+metrics are aggregated across workers.
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ from __future__ import annotations
 import os
 
 from ..home import Home
+from ..readiness import check_ready
 from ._common import EXIT_OK, EXIT_USAGE, CliError, settings_from
-from ._workers import APP, HAS_REUSEPORT, serve_workers
+from ._links import link_mismatch
+from ._workers import APP, HAS_REUSEPORT, answers, serve_workers
 from .apikey_cmds import create_key
 
 _ANY = ("0.0.0.0", "::", "")
+#: prometheus_client's multiprocess folder; api.metrics aggregates the workers' files in it
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def register(sub) -> None:
@@ -44,8 +51,6 @@ def ensure_first_admin(home: Home) -> str | None:
 
 
 def _multiprocess_metrics(home: Home) -> None:
-    from api.metrics import MULTIPROC_ENV
-
     if os.environ.get(MULTIPROC_ENV):
         return
     directory = home.path / "run" / "prometheus"
@@ -55,24 +60,38 @@ def _multiprocess_metrics(home: Home) -> None:
     os.environ[MULTIPROC_ENV] = str(directory)
 
 
+def _worker_environment(home: Home, overrides: dict[str, object]) -> None:
+    """What uvicorn's app factory reads: this home, and the settings given on the command line."""
+    os.environ["EDOC_HOME"] = str(home.path)
+    for name, value in overrides.items():
+        os.environ[f"EDOC_{name.upper()}"] = str(value)
+
+
 def cmd_serve(args) -> int:
     import uvicorn
 
-    from api.app import create_app
-
     settings = settings_from(args)
-    overrides = {k: getattr(args, k) for k in ("host", "port", "workers") if getattr(args, k) is not None}
+    overrides: dict[str, object] = {
+        k: getattr(args, k) for k in ("host", "port", "workers") if getattr(args, k) is not None
+    }
     settings = settings.model_copy(update=overrides)
     if settings.workers < 1:
         raise CliError("--workers must be at least 1", EXIT_USAGE)
     first = not (settings.pki_dir / "seal.pem").exists()
     if first and "public_base_url" not in settings.model_fields_set and settings.host not in _ANY:
         # the URL goes into the certificates' AIA/CRL links: make it the one being served
-        settings = settings.model_copy(update={"public_base_url": f"http://{settings.host}:{settings.port}"})
+        overrides["public_base_url"] = f"http://{settings.host}:{settings.port}"
+        settings = settings.model_copy(update={"public_base_url": overrides["public_base_url"]})
+    if answers(settings.host, settings.port):
+        raise CliError(f"something already answers on {settings.host}:{settings.port}", EXIT_USAGE)
+    if not first:
+        mismatch = link_mismatch(settings.public_base_url, settings.host, settings.port)
+        if mismatch:
+            raise CliError(mismatch, EXIT_USAGE)
     home = Home.create(settings) if first else Home.open(settings)
     if first:
         print(f"created edoc home {home.path} with a built-in PKI", flush=True)
-    app = create_app(home.settings, home=home, freeze_heap=True)  # fails early on keys, TSA, registry
+    check_ready(home)  # fails early on keys, TSA, registry, with a message
     secret = ensure_first_admin(home)
     if secret is not None:
         print(f"first admin API key (shown this once, stored only hashed):\n  {secret}", flush=True)
@@ -82,13 +101,13 @@ def cmd_serve(args) -> int:
     if s.storage_backend == "local":
         print(f"storage: local folder {s.objects_dir} and {s.effective_database_url.split(':')[0]} "
               "(one machine, no retention locks; use S3 and PostgreSQL in production)", flush=True)
+    _worker_environment(home, overrides)  # every worker (and the single one) reads its settings here
     proxy = {"forwarded_allow_ips": args.forwarded_allow_ips} if args.forwarded_allow_ips else {}
-    if s.workers == 1:
-        uvicorn.run(app, host=s.host, port=s.port, log_level=args.log_level, **proxy)
-        return EXIT_OK
-    os.environ["EDOC_HOME"] = str(home.path)  # the workers read their settings from here
-    _multiprocess_metrics(home)
     options = dict(host=s.host, port=s.port, log_level=args.log_level, **proxy)
+    if s.workers == 1:
+        uvicorn.run(APP, factory=True, **options)
+        return EXIT_OK
+    _multiprocess_metrics(home)
     if HAS_REUSEPORT:  # a socket per worker, so connections spread evenly (see _workers)
         run_dir = home.path / "run"
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -79,10 +79,10 @@ def test_bad_key_request_names_the_fields(client, keys):
 
 def test_cli_creates_lists_and_revokes_keys(api_home, capsys):
     home = str(api_home.path)
-    assert main(["--home", home, "keys", "create", "--agency", "moe", "--role", "issuer",
+    assert main(["--home", home, "keys", "create", "--agency", AGENCY, "--role", "issuer",
                  "--role", "auditor", "--label", "exam board", "--json"]) == 0
     created = json.loads(capsys.readouterr().out)
-    assert created["roles"] == ["auditor", "issuer"] and created["agency"] == "moe"
+    assert created["roles"] == ["auditor", "issuer"] and created["agency"] == AGENCY
     key = api_home.registry().authenticate(created["secret"])
     assert key is not None and key.id == created["id"]
 
@@ -96,6 +96,15 @@ def test_cli_creates_lists_and_revokes_keys(api_home, capsys):
     assert api_home.registry().authenticate(created["secret"]) is None
     events = [e.event for e in api_home.registry().audit.entries()]
     assert events == ["apikey.created", "apikey.revoked"]
+
+
+def test_cli_refuses_a_key_for_an_agency_this_home_does_not_serve(api_home, capsys):
+    assert main(["--home", str(api_home.path), "keys", "create", "--agency", "moe",
+                 "--role", "issuer"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown agency 'moe'" in err and AGENCY in err
+    assert api_home.registry().list_api_keys() == []
+    assert [e.event for e in api_home.registry().audit.entries()] == []
 
 
 def test_cli_key_defaults_to_the_homes_agency_and_prints_the_secret_once(api_home, capsys):

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 from cryptography import x509
 
+from tests.fixtures.pki import BASE_URL
 from tests.fixtures.pki import PASSPHRASE as HOME_PASSPHRASE
 
 PASSPHRASE = "serve-test-passphrase"
@@ -26,6 +27,10 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+#: the port the test homes (``make_home``) link to: ``edoc serve`` refuses any other
+HOME_PORT = int(BASE_URL.rsplit(":", 1)[1])
 
 
 class Served:
@@ -82,8 +87,9 @@ def _command(*args: str) -> list[str]:
 
 
 @contextmanager
-def serving(home: Path, *args: str, passphrase: str = PASSPHRASE) -> Iterator[Served]:
-    port = _free_port()
+def serving(home: Path, *args: str, passphrase: str = PASSPHRASE,
+            port: int | None = None) -> Iterator[Served]:
+    port = port or _free_port()
     proc = subprocess.Popen(_command("--port", str(port), *args), env=_env(home, passphrase),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -118,7 +124,14 @@ def test_first_start_creates_home_and_one_admin_key(tmp_path):
             == [f"{served.url}/pki/root-ca.crt"]
     assert secret not in "".join(p.read_text(errors="ignore") for p in home.rglob("*")
                                  if p.is_file() and p.stat().st_size < 1_000_000)
-    with serving(home) as again:
+    other = _free_port()
+    refused = subprocess.run(_command("--port", str(other)), env=_env(home), capture_output=True,
+                             text=True, timeout=60)
+    # its certificates and QR codes link to the first port: another one is refused, with the fix
+    assert refused.returncode == 2, refused.stderr
+    assert f"public URL is {served.url}" in refused.stderr and f"--port {port}" in refused.stderr
+    assert "init --public-base-url" in refused.stderr and "Traceback" not in refused.stderr
+    with serving(home, port=int(port)) as again:
         again.wait_for("edoc serving on")
         again.wait_healthy()
         assert not any("first admin" in line for line in again.lines)
@@ -128,8 +141,7 @@ def test_first_start_creates_home_and_one_admin_key(tmp_path):
 
 def test_wrong_passphrase_fails_at_start_with_a_message(make_home):
     home = make_home().path
-    port = _free_port()
-    proc = subprocess.run(_command("--port", str(port)), env=_env(home, "wrong passphrase"),
+    proc = subprocess.run(_command("--port", str(HOME_PORT)), env=_env(home, "wrong passphrase"),
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert proc.stderr.startswith("edoc: ")
@@ -138,7 +150,7 @@ def test_wrong_passphrase_fails_at_start_with_a_message(make_home):
 
 def test_several_workers_share_the_home_and_aggregate_metrics(make_home):
     home = make_home().path
-    with serving(home, "--workers", "2", passphrase=HOME_PASSPHRASE) as served:
+    with serving(home, "--workers", "2", passphrase=HOME_PASSPHRASE, port=HOME_PORT) as served:
         secret = served.wait_for("edoc_").strip()
         served.wait_for("edoc serving on")
         served.wait_healthy()
@@ -201,7 +213,7 @@ def _wait(predicate, timeout: float = 60):
 
 def test_each_worker_listens_on_its_own_socket_and_a_dead_one_is_replaced(make_home):
     home = make_home().path
-    with serving(home, "--workers", "2", passphrase=HOME_PASSPHRASE) as served:
+    with serving(home, "--workers", "2", passphrase=HOME_PASSPHRASE, port=HOME_PORT) as served:
         served.wait_healthy()
         port = int(served.url.rsplit(":", 1)[1])
         workers = _wait(lambda: _two_workers(served.proc.pid))
@@ -225,7 +237,7 @@ def test_each_worker_listens_on_its_own_socket_and_a_dead_one_is_replaced(make_h
 
 def test_workers_stop_when_their_supervisor_is_killed(make_home):
     home = make_home().path
-    with serving(home, "--workers", "2", passphrase=HOME_PASSPHRASE) as served:
+    with serving(home, "--workers", "2", passphrase=HOME_PASSPHRASE, port=HOME_PORT) as served:
         served.wait_healthy()
         workers = _wait(lambda: _two_workers(served.proc.pid))
         served.proc.kill()  # SIGKILL: no chance to stop them itself
