@@ -12,12 +12,11 @@ import logging
 from contextvars import ContextVar
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
-from cryptography.hazmat.primitives import serialization
 from pyhanko.sign.ades.report import AdESFailure, AdESPassed
 from pyhanko.sign.validation import ades
 from pyhanko.sign.validation.dss import DocumentSecurityStore
@@ -37,8 +36,7 @@ from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationChec
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 
-if TYPE_CHECKING:
-    from .validate import TrustPolicy
+from .trust import TrustPolicy, as_asn1
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +174,7 @@ def validation_spec(policy: TrustPolicy, *, at: datetime | None = None) -> PdfSi
     return PdfSignatureValidationSpec(
         SignatureValidationSpec(
             cert_validation_policy=CertValidationPolicySpec(
-                trust_manager=SimpleTrustManager.build([_asn1(c) for c in policy.trust_anchors]),
+                trust_manager=SimpleTrustManager.build([as_asn1(c) for c in policy.trust_anchors]),
                 revinfo_policy=CertRevTrustPolicy(
                     RevocationCheckingPolicy.from_legacy(policy.revocation_mode)
                 ),
@@ -185,7 +183,7 @@ def validation_spec(policy: TrustPolicy, *, at: datetime | None = None) -> PdfSi
             local_knowledge=LocalKnowledge(
                 known_crls=[CRLContainer(asn1_crl.CertificateList.load(c)) for c in crls],
                 known_ocsps=[o for raw in ocsps for o in _ocsps(raw)],
-                known_certs=[_asn1(c) for c in policy.other_certs],
+                known_certs=[as_asn1(c) for c in policy.other_certs],
             ),
         )
     )
@@ -347,7 +345,3 @@ def _with_dss_knowledge(spec: SignatureValidationSpec, reader) -> SignatureValid
 
 def _ocsps(der: bytes) -> list[OCSPContainer]:
     return list(OCSPContainer.load_multi(asn1_ocsp.OCSPResponse.load(der)))
-
-
-def _asn1(cert) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))

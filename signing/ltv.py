@@ -39,14 +39,14 @@ from pyhanko.sign.validation.generic_cms import extract_tst_data_iter
 from pyhanko.sign.validation.policy_decl import PdfSignatureValidationSpec
 from pyhanko_certvalidator import ValidationContext
 
-from ._ades import AdesOutcome, _asn1, async_ades_validate, timing, validation_spec
+from ._ades import AdesOutcome, async_ades_validate, timing, validation_spec
 from ._aio import run_sync
 from .errors import SealError, TimestampError
+from .trust import TrustPolicy, as_asn1
 
 if TYPE_CHECKING:
     from certs.revocation import RevocationService
 
-    from .validate import TrustPolicy
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,8 @@ class ValidationData:
         certs = self._certificates() if self._certificates is not None else None
         evidence = self._revocation.evidence(at=when, certificates=certs)
         return ValidationContext(
-            trust_roots=[_asn1(c) for c in self._policy.trust_anchors],
-            other_certs=[_asn1(c) for c in self._policy.other_certs],
+            trust_roots=[as_asn1(c) for c in self._policy.trust_anchors],
+            other_certs=[as_asn1(c) for c in self._policy.other_certs],
             ocsps=list(evidence.ocsps),
             crls=list(evidence.crls),
             allow_fetching=self._allow_fetching,

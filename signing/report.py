@@ -13,6 +13,10 @@ from typing import Any, Literal
 
 Verdict = Literal["valid", "invalid", "indeterminate"]
 
+#: Version of the JSON form of :class:`VerificationReport` (docs/verify-report.md).
+#: Adding a field is a minor change (1.x); renaming or removing one is a major one.
+SCHEMA_VERSION = "2.0"
+
 
 @dataclass(frozen=True)
 class TimestampReport:
@@ -68,6 +72,47 @@ class SignatureReport:
     """Why, e.g. ``key_compromise``."""
     notes: tuple[str, ...] = ()
     """Facts about a valid seal worth telling, e.g. that an archive timestamp keeps it valid."""
+    sub_filter: str | None = None
+    """The signature dictionary's ``/SubFilter``, e.g. ``ETSI.CAdES.detached``."""
+    revision: int | None = None
+    """The revision (1 = the original file) the signature was written in."""
+    reason_code: str | None = None
+    """Stable code of the main cause when not passed, e.g. ``no-signing-certificate``."""
+    detail: str | None = None
+    """The validating library's own message, for auditors."""
+
+    @property
+    def indication(self) -> str | None:
+        """``TOTAL_PASSED``, ``INDETERMINATE`` or ``TOTAL_FAILED``."""
+        return self.ades_indication.split("/")[0] if self.ades_indication else None
+
+    @property
+    def sub_indication(self) -> str | None:
+        """E.g. ``NO_CERTIFICATE_CHAIN_FOUND``; None when passed."""
+        if not self.ades_indication or "/" not in self.ades_indication:
+            return None
+        return self.ades_indication.split("/", 1)[1]
+
+
+@dataclass(frozen=True)
+class RevisionReport:
+    """One revision of the file: what it changed, and whether earlier signatures allow that."""
+
+    number: int
+    """1 is the original file."""
+    changes: tuple[str, ...]
+    """``signature``, ``document-timestamp``, ``dss``, ``metadata``, ``form-filling``,
+    ``annotations``, ``content``; empty for the original file."""
+    fields: tuple[str, ...] = ()
+    """Signature or form fields this revision filled in."""
+    permitted: bool | None = None
+    """None when no signature precedes this revision."""
+    forbidden_by: str | None = None
+    """Field name of the signature whose permissions this revision breaks."""
+    description: str = ""
+    """The changes in plain words."""
+    objection: str | None = None
+    """pyHanko's difference analysis' objection, for auditors."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +143,12 @@ class VerificationReport:
     registry: RegistryStatus | None = None
     validated_at: datetime | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    unsigned_fields: tuple[str, ...] = ()
+    """Names of empty signature fields (nobody has signed there)."""
+    revisions: tuple[RevisionReport, ...] = ()
+    """Every revision of the file, oldest first."""
+    encrypted: bool = False
+    """The file is encrypted (it was opened with its user password)."""
 
     @property
     def valid(self) -> bool:
@@ -121,8 +172,12 @@ class VerificationReport:
         return replace(self, registry=status, verdict=verdict, reasons=tuple(reasons))
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (datetimes as ISO 8601 strings)."""
-        return _jsonable(asdict(self))
+        """A JSON-ready dict (datetimes as ISO 8601 strings), in the documented schema."""
+        out = {"schema_version": SCHEMA_VERSION, **_jsonable(asdict(self))}
+        for sig, entry in zip(self.signatures, out["signatures"], strict=True):
+            entry["indication"] = sig.indication
+            entry["sub_indication"] = sig.sub_indication
+        return out
 
     def to_json(self, **kwargs: Any) -> str:
         """The report as JSON text."""
