@@ -24,6 +24,7 @@ from edoc.home import Home
 from edoc.readiness import check_ready
 from edoc.settings import Settings
 from edoc.verification import Verifier
+from edoc.verifypool import verify_pool_for
 from storage.audit import AuditBatcher
 
 from . import errors, pages
@@ -95,6 +96,7 @@ def create_app(
         limiter=RateLimiter(settings.rate_limit_per_minute),
         metrics=Metrics(),
         cpu_slots=CpuSlots(settings.cpu_slots),
+        verify_pool=verify_pool_for(home),
         lookups=AuditBatcher(home.registry().audit),
         freeze_heap=freeze_heap,
     )

@@ -163,6 +163,9 @@ def _field_errors(exc: EdocError) -> list[dict[str, str]] | None:
 
 async def _edoc_error(request: Request, exc: EdocError) -> JSONResponse:
     status = exc.http_status
+    retry_after = getattr(exc, "retry_after", None)
+    if status == 503 and retry_after:  # busy, not broken: say when to retry
+        return problem(status, exc.kind, exc.diagnostics(), headers={"Retry-After": str(retry_after)})
     if status >= 500:
         return _server_fault(request, exc, status, exc.kind)
     headers = None

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from edoc.home import Home
 from edoc.settings import Settings
 from edoc.verification import Verifier
+from edoc.verifypool import VerifyPool
 from storage.audit import AuditBatcher
 
 from .limits import CpuSlots, RateLimiter
@@ -39,6 +40,8 @@ class ServiceState:
     """The app's Prometheus metrics."""
     cpu_slots: CpuSlots
     """Queues CPU-bound requests (issuance, upload verification) so a few run at a time."""
+    verify_pool: VerifyPool
+    """Worker processes that verify uploads under the budgets (bounded queue, wall-clock kill)."""
     lookups: AuditBatcher
     """Appends public lookups (``document.verified``) to the audit log in batches."""
     freeze_heap: bool = False

@@ -41,6 +41,7 @@ from storage.audit import AuditEvent
 from storage.errors import Conflict, StorageError
 
 from .errors import ConfigurationError, EdocError
+from .sealbindings import bindings_of
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +205,7 @@ class ArchiveRenewal:
                 # together, and only if nobody renewed this document meanwhile
                 version = self._registry.add_version(
                     record.id, sha256=stored.sha256, size=stored.size, kind="archive-renewal",
-                    at=self._clock(), expected_sha256=old,
+                    at=self._clock(), expected_sha256=old, bindings=bindings_of(renewed),
                     audit=AuditEvent(
                         "document.archive-renewed",
                         actor=self._actor,

@@ -241,7 +241,9 @@ class Home:
         if "_registry" not in self.__dict__:
             from storage.registry import Registry
 
-            self.__dict__["_registry"] = Registry.open(self.settings.effective_database_url)
+            registry = Registry.open(self.settings.effective_database_url)
+            self.__dict__["_registry"] = registry
+            _bind_older_documents(registry, self.store)
         return self.__dict__["_registry"]
 
     def store(self):
@@ -369,6 +371,19 @@ def _signature_room(
     any_rsa = external_tsa or any(isinstance(c.public_key(), rsa.RSAPublicKey) for c in certs)
     room = 32768 if any_rsa else 16384
     return room + (room // 2 if content_timestamp else 0)
+
+
+def _bind_older_documents(registry, store) -> None:
+    """Bind documents issued before seal bindings existed to their seals (issue 17)."""
+    from .sealbindings import backfill
+
+    try:
+        bound = backfill(registry, store())
+    except Exception as exc:  # never stop the home from opening: unbound reads "not on record"
+        log.warning("binding older documents to their seals failed: %s", exc)
+        return
+    if bound:
+        log.info("bound %d older document versions to their seals", bound)
 
 
 def _open_store(settings: Settings):

@@ -32,6 +32,7 @@ from storage.registry import DocumentRecord, Registry
 
 from .errors import EdocError, NotFound
 from .render import Agency, render
+from .sealbindings import bindings_of
 from .templates import TemplateLibrary
 
 # sealing reads the rendered file's Thai title, subject and author (octal-escaped
@@ -204,7 +205,8 @@ class Issuer:
                 idempotency_key=idempotency_key,
                 request_hash=req_hash,
             ),
-            # the row and its audit entry commit together, or neither does
+            # the row, what its seals sign and its audit entry commit together, or none does
+            bindings=bindings_of(sealed),
             audit=AuditEvent(
                 "document.issued",
                 actor=actor,

@@ -91,6 +91,22 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 120
     cpu_slots: Annotated[int, Field(ge=1)] = 2
     """Issuances or upload verifications one worker runs at once; more requests wait their turn."""
+    # Verification of uploads (issue 17; defaults and meaning in edoc/budgets.py and README
+    # "Verification budgets"): worker processes, the queue before 503, and per-file budgets.
+    verify_workers: Annotated[int, Field(ge=1)] = 2
+    """Processes verifying uploads (per server worker); a file past its time limit is killed."""
+    verify_queue: Annotated[int, Field(ge=0)] = 8
+    """Uploads waiting for a verification process; more are answered 503 with Retry-After."""
+    verify_max_wall_seconds: Annotated[float, Field(gt=0)] | None = None
+    """Wall-clock limit of one verification before its process is killed (None: 1.5 x CPU + 5 s)."""
+    verify_max_cpu_seconds: Annotated[float, Field(gt=0)] = 20.0
+    verify_max_objects: Annotated[int, Field(ge=1)] = 50_000
+    verify_max_objects_per_stream: Annotated[int, Field(ge=1)] = 1_000
+    verify_max_fields: Annotated[int, Field(ge=1)] = 500
+    verify_max_signatures: Annotated[int, Field(ge=1)] = 20
+    verify_max_revisions: Annotated[int, Field(ge=1)] = 100
+    verify_max_nesting: Annotated[int, Field(ge=1)] = 32
+    verify_max_decompressed_bytes: Annotated[int, Field(ge=1)] = 100 * 1024 * 1024
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1

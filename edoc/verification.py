@@ -1,5 +1,17 @@
 """Verification of documents: signatures, trust and the registry's word together.
 
+The registry's record of a file is found from what its seals sign, never from
+unsigned metadata (issue 17): the digest of each seal's signed bytes
+(:mod:`edoc.sealbindings`), or a registered version being the file's first
+bytes (any update appended to it leaves that prefix as it was). A file whose
+signed revision is a registered document always gets that document's status,
+however its ``/Info`` or ``/Keywords`` were changed afterwards, and a later
+update is said in plain words. A genuine seal the registry has no record of is
+``indeterminate`` ("sealed, but not on record"), never a plain ``valid``.
+
+Every verification runs under :class:`~edoc.budgets.VerifyBudgets`: a file
+over one is "too complex to verify" (``indeterminate``), not minutes of CPU.
+
 >>> verifier = Verifier.for_home(home)  # doctest: +SKIP
 >>> verifier.verify(pdf_bytes, name="certificate.pdf").verdict  # doctest: +SKIP
 'valid'
@@ -7,70 +19,169 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime
+import hashlib
+import re
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
+from signing.bindings import SignedRevision, signed_revisions
 from signing.report import RegistryStatus, VerificationReport
 from signing.validate import TrustPolicy, verify_pdf
+
+from .budgets import DEFAULT_BUDGETS, Exceeded, OutOfTime, VerifyBudgets, cpu_limit, prescan
 
 # Verification is fast with the string readers (signing/_pdfread.py) and name
 # comparison (signing/_names.py) that edoc.compat.install() puts into pyHanko and
 # asn1crypto at start-up; importing this module installs nothing.
 
+#: where a revision may end: ``%%EOF`` and the end of line after it (a registered file's last bytes)
+_EOF = re.compile(rb"%%EOF(?:\r\n|\r|\n)?")
+
+
+@dataclass(frozen=True)
+class Examined:
+    """What a file says on its own: the report without the registry, and what its seals sign."""
+
+    report: VerificationReport
+    revisions: tuple[SignedRevision, ...] = ()
+    """The file's signatures by the digest of their signed bytes."""
+    prefixes: tuple[str, ...] = ()
+    """SHA-256 of the file up to each of its first revision ends (a registered version may be one)."""
+
+
+def examine(
+    data: bytes,
+    *,
+    policy: TrustPolicy,
+    budgets: VerifyBudgets = DEFAULT_BUDGETS,
+    name: str | None = None,
+    at: datetime | None = None,
+) -> Examined:
+    """Verify ``data`` within ``budgets``, without the registry; never raises for bad input.
+
+    This is the CPU-heavy part: the service runs it in a worker process
+    (:mod:`edoc.verifypool`), the CLI in its own.
+    """
+    prefixes = revision_prefixes(data, limit=budgets.revisions)
+    exceeded = prescan(data, budgets)
+    if exceeded is not None:
+        return Examined(too_complex(data, name, exceeded, at), (), prefixes)
+    try:
+        with cpu_limit(budgets.cpu_seconds):
+            report = verify_pdf(data, policy=policy, name=name, at=at)
+            revisions = signed_revisions(data) if report.signatures else ()
+    except OutOfTime:
+        spent = Exceeded("cpu_seconds", budgets.cpu_seconds, f"more than {budgets.cpu_seconds:g}")
+        return Examined(too_complex(data, name, spent, at), (), prefixes)
+    return Examined(report, revisions, prefixes)
+
+
+def too_complex(
+    data: bytes, name: str | None, exceeded: Exceeded, at: datetime | None = None
+) -> VerificationReport:
+    """The report for a file over a budget: ``indeterminate``, and which budget."""
+    return VerificationReport(
+        file=name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        verdict="indeterminate",
+        reasons=(exceeded.sentence(),),
+        validated_at=(at or datetime.now(UTC)).astimezone(UTC),
+        details={"too_complex": {"budget": exceeded.budget, "limit": exceeded.limit,
+                                 "found": exceeded.found}},
+    )
+
+
+def revision_prefixes(data: bytes, *, limit: int) -> tuple[str, ...]:
+    """SHA-256 of ``data`` up to each of its first ``limit`` ``%%EOF`` markers (with and without EOL).
+
+    A registered file, with any update appended, still starts with all its own
+    bytes, and its own markers come before anything appended.
+    """
+    digest = hashlib.sha256()
+    done, found = 0, []
+    view = memoryview(data)
+    for i, match in enumerate(_EOF.finditer(data)):
+        if i >= limit:
+            break
+        marker_end = match.start() + 5
+        digest.update(view[done:marker_end])
+        done = marker_end
+        found.append(digest.hexdigest())
+        if match.end() > marker_end:
+            with_eol = digest.copy()
+            with_eol.update(view[marker_end:match.end()])
+            found.append(with_eol.hexdigest())
+    return tuple(found)
+
 
 class Verifier:
     """Checks uploaded files against a trust policy and, when given, the registry."""
 
-    def __init__(self, *, policy: TrustPolicy, registry=None):
+    def __init__(self, *, policy: TrustPolicy, registry=None, budgets: VerifyBudgets = DEFAULT_BUDGETS):
         self._policy = policy
         self._registry = registry
+        self.budgets = budgets
 
     @classmethod
     def for_home(cls, home) -> Verifier:
-        """A verifier trusting the home's anchors and consulting its registry if present."""
+        """A verifier trusting the home's anchors, within its budgets, consulting its registry."""
         registry = None
         opener = getattr(home, "registry", None)
         if callable(opener):
             registry = opener()
-        return cls(policy=home.trust_policy(), registry=registry)
+        settings = getattr(home, "settings", None)
+        budgets = VerifyBudgets.from_settings(settings) if settings is not None else VerifyBudgets()
+        return cls(policy=home.trust_policy(), registry=registry, budgets=budgets)
 
     def verify(
         self, data: bytes, *, name: str | None = None, at: datetime | None = None
     ) -> VerificationReport:
-        """The full verification report for one file; never raises for bad input."""
-        report = verify_pdf(data, policy=self._policy, name=name, at=at)
-        if self._registry is None or not report.signatures:
+        """The full verification report for one file, in this process; never raises for bad input."""
+        examined = examine(data, policy=self._policy, budgets=self.budgets, name=name, at=at)
+        return self.judge(examined)
+
+    def judge(self, examined: Examined) -> VerificationReport:
+        """The report with the registry's word on the document the file's seals name."""
+        report = examined.report
+        if self._registry is None:
             return report
-        status = self.registry_status(report.sha256)
-        if status.status == "unknown":
-            claimed = claimed_document_id(data)
-            if claimed is not None:
-                return self._not_the_registered_file(report, claimed)
-        return report.with_registry(status)
+        record = self._record_for(examined)
+        if record is None:
+            return _not_on_record(report)
+        judged = report.with_registry(self._status(record))
+        if not self._is_file_on_record(report.sha256, record.id):
+            judged = replace(judged, reasons=(
+                *judged.reasons,
+                f"This file is not the exact file on record for document {record.id}: it was "
+                "updated after the issuing agency sealed it.",
+            ))
+        return judged
 
-    def _not_the_registered_file(self, report: VerificationReport, doc_id: str) -> VerificationReport:
-        """A file naming a registered document while its bytes are none of its versions."""
-        from storage.errors import DocumentNotFound
+    def _record_for(self, examined: Examined):
+        """The registered document the file's signed bytes belong to (a revoked one first)."""
+        ids: list[str] = []
+        bound = self._registry.find_bound(r.signed_sha256 for r in examined.revisions)
+        ids += [b.doc_id for b in bound]
+        for digest in examined.prefixes:
+            version = self._registry.find_version(digest)
+            if version is not None:
+                ids.append(version.doc_id)
+        records = [self._registry.get(doc_id) for doc_id in dict.fromkeys(ids)]
+        if not records:
+            return None
+        revoked = [r for r in records if r.status == "revoked"]
+        return (revoked or records)[0]
 
-        try:
-            record = self._registry.get(doc_id)
-        except DocumentNotFound:
-            return report.with_registry(RegistryStatus(status="unknown"))
-        if record.status == "revoked":
-            return report.with_registry(self._status(record))
-        reasons = (
-            *report.reasons,
-            f"This file says it is document {doc_id}, but it is not the file on record for it.",
-        )
-        return replace(
-            report, verdict="invalid", reasons=reasons, registry=RegistryStatus(status="unknown")
-        )
+    def _is_file_on_record(self, sha256: str, doc_id: str) -> bool:
+        version = self._registry.find_version(sha256)
+        return version is not None and version.doc_id == doc_id
 
     def registry_status(self, sha256: str) -> RegistryStatus:
         """What the registry records for the document with this exact file digest."""
         record = self._registry.find_by_sha256(sha256)
         if record is None:
-            return RegistryStatus(status="unknown")
+            return RegistryStatus(status="not-on-record")
         return self._status(record)
 
     @staticmethod
@@ -87,20 +198,22 @@ class Verifier:
         )
 
 
-def claimed_document_id(data: bytes) -> str | None:
-    """The document id a PDF carries in its /Keywords (set by our renderer), if any."""
-    from io import BytesIO
-
-    from pyhanko.pdf_utils.reader import PdfFileReader
-
-    from .render import DOCUMENT_ID_KEYWORD
-
-    try:
-        info = PdfFileReader(BytesIO(data), strict=False).trailer_view["/Info"]
-        keywords = str(info.get("/Keywords", ""))
-    except Exception:  # no Info dictionary, or unreadable: no claim
-        return None
-    for word in keywords.split():
-        if word.startswith(DOCUMENT_ID_KEYWORD):
-            return word[len(DOCUMENT_ID_KEYWORD):] or None
-    return None
+def _not_on_record(report: VerificationReport) -> VerificationReport:
+    """A file the registry has no record of: a genuine seal is "sealed, not on record"."""
+    status = RegistryStatus(status="not-on-record")
+    if not report.signatures:
+        return report
+    if report.verdict != "valid":
+        return replace(report, registry=status)
+    signer = next((s.signer for s in report.signatures if s.kind == "signature" and s.signer), None)
+    return replace(
+        report,
+        verdict="indeterminate",
+        registry=status,
+        reasons=(
+            *report.reasons,
+            f"The seal of {signer or 'the issuing agency'} is genuine, but this document is not on "
+            "record in the issuing registry, so nobody can confirm that it was not revoked.",
+        ),
+        details={**report.details, "sealed_but_not_on_record": True},
+    )

@@ -119,7 +119,8 @@ class RevisionReport:
 class RegistryStatus:
     """What the issuing registry says about this document."""
 
-    status: Literal["issued", "revoked", "unknown"]
+    status: Literal["issued", "revoked", "unknown", "not-on-record"]
+    """``not-on-record``: the registry was asked and has no record of what the seals sign."""
     document_id: str | None = None
     issuing_agency: str | None = None
     document_type: str | None = None

@@ -57,6 +57,22 @@ document_versions = sa.Table(
     sa.CheckConstraint("kind IN ('issued', 'archive-renewal')", name="kind"),
 )
 
+# What each document's seals cover: the SHA-256 of the bytes a signature (the seal,
+# a document timestamp) signs. Verification finds a document from the signed bytes
+# of an uploaded file, never from its unsigned metadata, so an update appended to
+# a revoked document cannot detach it from its record (issue 17).
+seal_bindings = sa.Table(
+    "seal_bindings",
+    metadata,
+    sa.Column("signed_sha256", sa.String(64), primary_key=True),
+    sa.Column("doc_id", sa.String(128), sa.ForeignKey("documents.id"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("field_name", sa.Text, nullable=False),
+    sa.CheckConstraint("kind IN ('signature', 'document-timestamp')", name="kind"),
+    sa.Index(None, "doc_id", "seq"),
+)
+
 api_keys = sa.Table(
     "api_keys",
     metadata,

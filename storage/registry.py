@@ -27,15 +27,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from storage import _apikeys
+from storage import _apikeys, _bindings
 from storage._apikeys import ROLES, ApiKey
 from storage._base import check_key
+from storage._bindings import BoundSeal, SealBinding
 from storage._db import create_engine, read_tx, upgrade, write_tx
 from storage.audit import AuditEvent, AuditLog, append_in
 from storage.errors import ApiKeyNotFound, Conflict, DocumentNotFound
 from storage.models import document_versions, documents, idempotency_claims
 
-__all__ = ["ROLES", "ApiKey", "DocumentRecord", "DocumentVersion", "IdempotencyClaim", "Registry"]
+__all__ = [
+    "ROLES", "ApiKey", "BoundSeal", "DocumentRecord", "DocumentVersion", "IdempotencyClaim",
+    "Registry", "SealBinding",
+]
 
 Status = Literal["issued", "revoked"]
 VersionKind = Literal["issued", "archive-renewal"]
@@ -174,9 +178,16 @@ class Registry:
     # -- documents -------------------------------------------------------------------
 
     def record_issued(
-        self, record: DocumentRecord, *, audit: AuditEvent | None = None
+        self,
+        record: DocumentRecord,
+        *,
+        audit: AuditEvent | None = None,
+        bindings: tuple[SealBinding, ...] = (),
     ) -> tuple[DocumentRecord, bool]:
         """Register a new document and its version 1 (and ``audit``, in the same transaction).
+
+        ``bindings`` are the digests of what the PDF's seals sign (see
+        :meth:`find_bound`); they commit with the row.
 
         Returns ``(record, True)``, or ``(existing, False)`` when the agency already
         used ``record.idempotency_key``: the earlier document wins, whichever process
@@ -199,6 +210,7 @@ class Registry:
                         "created_at": record.issued_at,
                     },
                 )
+                _bindings.insert_in(conn, record.id, 1, bindings)
                 if audit is not None:
                     append_in(conn, audit)
         except IntegrityError as exc:
@@ -382,6 +394,7 @@ class Registry:
         at: datetime | None = None,
         expected_sha256: str | None = None,
         audit: AuditEvent | None = None,
+        bindings: tuple[SealBinding, ...] = (),
     ) -> DocumentVersion:
         """Append the next version and make it the document's current PDF.
 
@@ -416,6 +429,7 @@ class Registry:
                     doc_id=doc_id, seq=(last or 0) + 1, sha256=sha256, size=size, kind=kind, created_at=at
                 )
                 conn.execute(document_versions.insert().values(**dataclasses.asdict(version)))
+                _bindings.insert_in(conn, doc_id, version.seq, bindings)
                 conn.execute(
                     documents.update().where(documents.c.id == doc_id).values(sha256=sha256, size=size)
                 )
@@ -425,6 +439,21 @@ class Registry:
         except IntegrityError as exc:
             raise Conflict(f"a version with digest {sha256} is already registered") from exc
         return version
+
+    # -- seal bindings -----------------------------------------------------------------
+
+    def find_bound(self, signed_sha256s) -> list[BoundSeal]:
+        """The recorded seals among these digests of signed bytes (see ``storage._bindings``)."""
+        return _bindings.find(self._engine, signed_sha256s)
+
+    def bind_seals(self, doc_id: str, seq: int, bindings: tuple[SealBinding, ...]) -> int:
+        """Record the bindings of an existing version (the backfill of older homes)."""
+        with write_tx(self._engine) as conn:
+            return _bindings.insert_in(conn, doc_id, seq, bindings)
+
+    def unbound_versions(self, *, limit: int = 1000) -> list[tuple[str, int, str]]:
+        """Versions without any binding: ``(doc_id, seq, sha256)``, oldest homes' documents."""
+        return _bindings.unbound_versions(self._engine, limit=limit)
 
     def versions(self, doc_id: str) -> list[DocumentVersion]:
         """Every version of the document, oldest first; raises DocumentNotFound."""

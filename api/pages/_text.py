@@ -86,6 +86,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "see_status": "ดูสถานะของเอกสารนี้",
         "too_large": "ไฟล์ใหญ่เกินไป ขนาดสูงสุดคือ {mb} MB",
         "no_file": "โปรดเลือกไฟล์ PDF ก่อนกดตรวจสอบ",
+        "verify_busy": "ขณะนี้มีผู้ตรวจสอบเอกสารจำนวนมาก โปรดลองใหม่อีกครั้งใน {seconds} วินาที",
         "rate_limited": "มีการตรวจสอบจากเครือข่ายของคุณถี่เกินไป โปรดลองใหม่ในอีก {seconds} วินาที",
         "footer": "ตรวจสอบด้วยตราประทับอิเล็กทรอนิกส์ (PAdES) และการรับรองเวลา "
         "หน้านี้ไม่ใช้คุกกี้",
@@ -154,6 +155,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "see_status": "View this document's status",
         "too_large": "The file is too large; the limit is {mb} MB.",
         "no_file": "Please choose a PDF file first.",
+        "verify_busy": "Many files are being checked right now; please try again in {seconds} seconds.",
         "rate_limited": "Too many checks from your network; please try again in {seconds} "
         "seconds.",
         "footer": "Checked with electronic seals (PAdES) and trusted timestamps. "
@@ -254,6 +256,18 @@ def _revoked_cert_th(m: re.Match[str]) -> str:
     return f"{whose}ถูกเพิกถอนเมื่อ {m['on']}{why}"
 
 
+_BUDGETS_TH = {
+    "objects": "ออบเจกต์",
+    "objects in one object stream": "ออบเจกต์ในสตรีมเดียว",
+    "form fields": "ช่องฟอร์ม",
+    "signatures": "ลายมือชื่อ",
+    "revisions": "รุ่นการแก้ไข",
+    "levels of nesting": "ชั้นการซ้อนกัน",
+    "bytes once decompressed": "ข้อมูลเมื่อขยายแล้ว",
+    "seconds of computing": "เวลาประมวลผล",
+}
+
+
 # The verifier's sentences (signing.validate, signing.report) in each page language.
 _WORDING: dict[str, Wording] = {
     "th": _table(
@@ -327,6 +341,21 @@ _WORDING: dict[str, Wording] = {
          _say("ไม่พบไฟล์นี้ในทะเบียนเอกสารของหน่วยงาน")),
         (r"The document is on record in the issuing registry\.",
          _say("เอกสารนี้มีอยู่ในทะเบียนของหน่วยงานผู้ออก")),
+        # issue 17: the registry found by what the seal signs, and the verification budgets
+        (r"This file is not the exact file on record for document (?P<doc_id>\S+): it was "
+         r"updated after the issuing agency sealed it\.",
+         _say("ไฟล์นี้ไม่ใช่ไฟล์ที่บันทึกไว้ในทะเบียนของเอกสารเลขที่ {doc_id} ทุกประการ "
+              "เพราะมีการปรับปรุงไฟล์หลังจากหน่วยงานผู้ออกประทับตรา")),
+        (r"The seal of (?P<signer>.*) is genuine, but this document is not on record in the "
+         r"issuing registry, so nobody can confirm that it was not revoked\.",
+         _say("ตราประทับของ {signer} เป็นของจริง แต่ไม่พบเอกสารนี้ในทะเบียนของหน่วยงานผู้ออก "
+              "จึงยืนยันไม่ได้ว่าเอกสารยังไม่ถูกเพิกถอน")),
+        (r"This file is too complex to verify: it has too many (?P<what>.*) \((?P<found>.*); "
+         r"the limit is (?P<limit>[^)]*)\)\.",
+         lambda m: f"ไฟล์นี้ซับซ้อนเกินกว่าจะตรวจสอบได้ เพราะมี{_BUDGETS_TH.get(m['what'], m['what'])}"
+         f"มากเกินไป ({m['found']} เกินขีดจำกัด {m['limit']})"),
+        (r"This file is too complex to verify: checking it stopped the verifier\.",
+         _say("ไฟล์นี้ซับซ้อนเกินกว่าจะตรวจสอบได้ การตรวจสอบจึงถูกหยุดไว้")),
     ),
     "en": _table((_SEALED, _sealed_en)),
 }

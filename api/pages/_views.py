@@ -146,7 +146,9 @@ def file_outcome(report: VerificationReport, expected_id: str | None) -> str:
         return "invalid"
     if expected_id is not None and (registry is None or registry.document_id != expected_id):
         return "mismatch"
-    if report.verdict == "valid" and (registry is None or registry.status == "unknown"):
+    if (report.verdict == "valid" and (registry is None or registry.status == "unknown")) or (
+        report.details.get("sealed_but_not_on_record")
+    ):
         # A good seal the registry has no record of (e.g. made with `edoc sign`):
         # genuine and unaltered, but nobody can say whether it was revoked.
         return "unregistered"

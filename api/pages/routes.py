@@ -23,8 +23,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader
+from starlette.concurrency import run_in_threadpool
 
 from edoc.errors import EdocError, NotFound
+from edoc.verifypool import VerifyBusy
 from storage.registry import DocumentRecord
 
 from ._text import STRINGS, pick_lang
@@ -293,8 +295,17 @@ async def _check(request: Request, *, doc_id: str | None, lang: str) -> Response
     if upload is None:
         return _render(request, lang=lang, doc_id=doc_id, record=record, error=t["no_file"],
                        status_code=400)
-    report = await services.cpu_slots.run(services.verifier.verify, upload.data, name=upload.filename)
-    del upload  # checked and dropped: the bytes are never written anywhere
+    try:  # in a worker process under the budgets; dropped if the client goes away (issue 17)
+        examined = await services.verify_pool.examine(
+            upload.data, name=upload.filename, cancelled=request.is_disconnected
+        )
+    except VerifyBusy as busy:
+        return _render(request, lang=lang, doc_id=doc_id, record=record,
+                       error=t["verify_busy"].format(seconds=busy.retry_after), status_code=503,
+                       extra_headers={"Retry-After": str(busy.retry_after)})
+    finally:
+        del upload  # checked and dropped: the bytes are never written anywhere
+    report = await run_in_threadpool(services.verifier.judge, examined)
     matched = None
     if report.registry is not None and report.registry.document_id:
         matched = record if report.registry.document_id == doc_id else await services.read(

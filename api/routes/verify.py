@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from edoc.errors import NotFound
 from signing.report import VerificationReport
@@ -51,7 +52,7 @@ _UPLOAD_DOC: dict[str, Any] = {
     "",
     openapi_extra=_UPLOAD_DOC,
     responses={200: {"description": "The verification report (JSON), whatever the verdict"},
-               **problems(413, 415, 422, 429)},
+               **problems(413, 415, 422, 429, 503)},
 )
 async def verify_upload(request: Request, state: StateDep) -> JSONResponse:
     """Verify a PDF sent as multipart field ``file`` or as a raw ``application/pdf`` body."""
@@ -68,7 +69,10 @@ async def verify_upload(request: Request, state: StateDep) -> JSONResponse:
             f"send the PDF as multipart/form-data (field `file`) or with Content-Type: application/pdf, "
             f"not {content_type or 'no Content-Type'}"
         )
-    report = await state.cpu_slots.run(state.verifier.verify, data, name=name)
+    # in a worker process under the budgets; dropped if the client goes away (issue 17)
+    examined = await state.verify_pool.examine(data, name=name, cancelled=request.is_disconnected)
+    del data
+    report = await run_in_threadpool(state.verifier.judge, examined)
     report = _minimised(state, report)
     state.metrics.verifications.labels("upload", report.verdict).inc()
     return JSONResponse(report.to_dict())
@@ -113,7 +117,7 @@ def _document_type(state, record) -> str:
 def _minimised(state, report: VerificationReport) -> VerificationReport:
     """The report with the registry's document type as the template's title (no personal data)."""
     status = report.registry
-    if status is None or status.status == "unknown" or not status.document_id:
+    if status is None or status.status in ("unknown", "not-on-record") or not status.document_id:
         return report
     try:
         record = state.registry.get(status.document_id)

@@ -53,13 +53,13 @@ def _at(delta: timedelta) -> str:
 def test_verify_at_a_later_date_reports_the_ades_indication_and_why(cli, sealed):
     b_t, b_lta = sealed("B-T"), sealed("B-LTA")
     after_seal_expiry = _at(timedelta(days=3 * 365 + 60))
-    code, out, _ = cli("verify", "--json", "--at", after_seal_expiry, b_t)
+    code, out, _ = cli("verify", "--seal-only", "--json", "--at", after_seal_expiry, b_t)
     report = json.loads(out)
     assert code == 1 and report["verdict"] == "indeterminate"
     assert report["signatures"][0]["ades_indication"] == "INDETERMINATE/OUT_OF_BOUNDS_NO_POE"
     assert report["validated_at"].startswith(after_seal_expiry[:10])
     assert any("no valid archive timestamp" in r for r in report["reasons"])
-    code, out, _ = cli("verify", "--at", after_seal_expiry, b_lta)
+    code, out, _ = cli("verify", "--seal-only", "--at", after_seal_expiry, b_lta)
     assert code == 0, out
     assert "TOTAL_PASSED" in out and "archive timestamps prove" in out
 
@@ -71,7 +71,7 @@ def test_revoke_cert_for_key_compromise_spares_earlier_documents(cli, sealed, ho
     assert code == 0, err
     assert "revoked CN=Test Agency Electronic Seal" in out
     assert "edoc keys rollover --role seal" in out
-    code, out, _ = cli("verify", before)
+    code, out, _ = cli("verify", "--seal-only", before)
     assert code == 0, out
     assert "because its key was compromised, but a timestamp proves" in out
     # a revoked key seals nothing more
@@ -99,7 +99,7 @@ def test_keys_rollover_activates_a_new_seal_and_old_documents_stay_valid(cli, se
     retired = list((home.settings.pki_dir / "retired").glob("seal-*.pem"))
     assert len(retired) == 2  # certificate and key
     new = sealed("B-LT")  # a new process (a new Home) uses the new key
-    code, out, _ = cli("verify", "--json", old, new)
+    code, out, _ = cli("verify", "--seal-only", "--json", old, new)
     reports = json.loads(out)
     assert code == 0, out
     digests = {r["signatures"][0]["signer_certificate_sha256"] for r in reports}
