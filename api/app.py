@@ -26,7 +26,9 @@ from edoc.settings import Settings
 from edoc.verification import Verifier
 from storage.audit import AuditBatcher
 
-from . import errors
+from . import errors, logredact
+from .authfirst import AuthBeforeBody
+from .deps import current_key, optional_key
 from .limits import BodyLimitMiddleware, CpuSlots, RateLimiter, WorkerBalance, WorkerLoads
 from .metrics import Metrics, MetricsMiddleware
 from .routes import audit, documents, health, keys, pki, revocation, tsa, verify
@@ -141,7 +143,11 @@ def create_app(
         app.include_router(revocation.router)
     _pages(app)
     # added last = outermost: metrics see every answer, 413s included
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes,
+                       max_json_bytes=settings.max_json_bytes)
+    app.add_middleware(AuthBeforeBody, router_app=app, authenticate=state.registry.authenticate,
+                       optional=optional_key, required=current_key)  # 401 before any body byte
+    logredact.install()  # holder tokens never reach the access log
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     if worker_loads is not None:
         app.add_middleware(WorkerBalance, loads=worker_loads)

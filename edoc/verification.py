@@ -14,6 +14,8 @@ from signing import _names, _pdfread
 from signing.report import RegistryStatus, VerificationReport
 from signing.validate import TrustPolicy, verify_pdf
 
+from .revocation_reasons import label as revocation_label
+
 # a seal's /Contents is ~25,000 hex digits: pyHanko's byte-at-a-time reader took
 # half of a verification's CPU time; the Thai metadata is octal-escaped literal
 # strings (same results, see signing/_pdfread.py)
@@ -88,7 +90,8 @@ class Verifier:
             issued_at=record.issued_at,
             holder=record.holder_masked,
             revoked_at=record.revoked_at,
-            revocation_reason=record.revocation_reason,
+            # citizens see the fixed category, never the officer's words (issue 17, finding 9)
+            revocation_reason=revocation_label(record.revocation_category, "en"),
         )
 
 
