@@ -27,7 +27,9 @@ from edoc.verification import Verifier
 from edoc.verifypool import verify_pool_for
 from storage.audit import AuditBatcher
 
-from . import errors, pages
+from . import errors, logredact, pages
+from .authfirst import AuthBeforeBody
+from .deps import current_key, optional_key
 from .limits import BodyLimitMiddleware, CpuSlots, RateLimiter, WorkerBalance, WorkerLoads
 from .metrics import Metrics, MetricsMiddleware
 from .routes import audit, docs, documents, health, keys, pki, revocation, tsa, verify
@@ -116,7 +118,11 @@ def create_app(
         app.include_router(revocation.router)
     app.include_router(pages.router)
     # added last = outermost: metrics see every answer, 413s included
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes,
+                       max_json_bytes=settings.max_json_bytes)
+    app.add_middleware(AuthBeforeBody, router_app=app, authenticate=state.registry.authenticate,
+                       optional=optional_key, required=current_key)  # 401 before any body byte
+    logredact.install()  # holder tokens never reach the access log
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     if worker_loads is not None:
         app.add_middleware(WorkerBalance, loads=worker_loads)

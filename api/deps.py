@@ -19,6 +19,7 @@ from edoc.issuance import Issuer
 from edoc.verification import Verifier
 from storage.registry import ApiKey, Registry
 
+from .authfirst import STATE_KEY
 from .errors import PermissionDenied, Unauthenticated
 from .state import ServiceState
 
@@ -79,11 +80,20 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An edoc 
 
 
 def optional_key(
+    request: Request,
     registry: RegistryDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
 ) -> ApiKey | None:
-    """The authenticated key, None when the request carries none; 401 for a bad one."""
+    """The authenticated key, None when the request carries none; 401 for a bad one.
+
+    A malformed secret (any length, any characters, non-ASCII included) is simply
+    not a key: 401, never a 500. :class:`api.authfirst.AuthBeforeBody` may have
+    authenticated it already, before the body was read.
+    """
+    known = getattr(request.state, STATE_KEY, None)
+    if isinstance(known, ApiKey):
+        return known
     secret = bearer.credentials if bearer is not None else header
     if not secret:
         return None

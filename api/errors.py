@@ -87,9 +87,9 @@ class BodyTooLarge(StarletteHTTPException):
     (anything else becomes a generic 400), so the 413 reaches the handler below.
     """
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, setting: str = "max_upload_bytes"):
         super().__init__(413, f"the request body is larger than the limit of {limit} bytes "
-                              "(setting max_upload_bytes)")
+                              f"(setting {setting})")
         self.limit = limit
 
 

@@ -27,11 +27,13 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import ipaddress
 import math
 import mmap
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -154,25 +156,40 @@ class WorkerBalance:
             loads.finished()
 
 
-class BodyLimitMiddleware:
-    """Refuse request bodies larger than ``max_bytes`` with a 413 problem."""
+def is_json(content_type: str) -> bool:
+    """Whether FastAPI would parse a body of this type as JSON (none, ``application/json``, ``+json``)."""
+    media = content_type.split(";")[0].strip().lower()
+    return not media or media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json"))
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int):
+
+class BodyLimitMiddleware:
+    """Refuse request bodies larger than their limit with a 413 problem.
+
+    JSON bodies (what FastAPI parses into models) get ``max_json_bytes``, files
+    (PDF, multipart uploads, anything else) ``max_bytes``.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_json_bytes: int | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.max_json_bytes = max_bytes if max_json_bytes is None else max_json_bytes
 
-    def limit_for(self, headers: Headers) -> int:
-        """The byte limit for a request (multipart gets room for its envelope)."""
-        if headers.get("content-type", "").startswith("multipart/"):
-            return self.max_bytes + MULTIPART_SLACK
-        return self.max_bytes
+    def limit_for(self, headers: Headers) -> tuple[int, str]:
+        """The byte limit for a request and the setting it comes from."""
+        content_type = headers.get("content-type", "")
+        if content_type.startswith("multipart/"):  # room for the envelope
+            return self.max_bytes + MULTIPART_SLACK, "max_upload_bytes"
+        if is_json(content_type):
+            return self.max_json_bytes, "max_json_bytes"
+        return self.max_bytes, "max_upload_bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        limit = self.limit_for(headers)
+        limit, setting = self.limit_for(headers)
         declared = headers.get("content-length", "")
         over = declared.isdigit() and int(declared) > limit
         received = 0
@@ -183,12 +200,12 @@ class BodyLimitMiddleware:
                 # Refused before one byte is read (nor a 100-continue sent). Raised rather
                 # than answered here so that a route may answer in its own format (the
                 # HTML pages do); JSON routes get the problem from api.errors.
-                raise BodyTooLarge(limit)
+                raise BodyTooLarge(limit, setting)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise BodyTooLarge(limit)
+                    raise BodyTooLarge(limit, setting)
             return message
 
         started = False
@@ -214,8 +231,31 @@ class _Bucket:
     updated: float
 
 
+def bucket_of(client: str) -> str:
+    """The rate-limit bucket of a client address: IPv4 per address, IPv6 per /64.
+
+    One IPv6 subscriber is usually handed a whole /64 (2^64 addresses): a bucket
+    per address would give them as many buckets as they like.
+    """
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 class RateLimiter:
-    """A token bucket per client: ``per_minute`` requests a minute, in bursts of as many."""
+    """A token bucket per client: ``per_minute`` requests a minute, in bursts of as many.
+
+    Clients are bucketed by :func:`bucket_of`. At most ``max_clients`` buckets are
+    kept; past that the least recently used one is dropped (a client returning
+    after it was dropped starts with a full bucket, as a new client would), so
+    many addresses cost bounded memory and never reset everyone else's bucket.
+    """
 
     def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic,
                  max_clients: int = 100_000):
@@ -223,7 +263,7 @@ class RateLimiter:
         self._rate = per_minute / 60.0
         self._clock = clock
         self._max_clients = max_clients
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -231,18 +271,23 @@ class RateLimiter:
         """False when ``rate_limit_per_minute`` is 0."""
         return self.per_minute > 0
 
+    def __len__(self) -> int:
+        return len(self._buckets)
+
     def check(self, client: str) -> None:
         """Take one token for ``client`` or raise :class:`RateLimited` with the wait in seconds."""
         if not self.enabled:
             return
+        name = bucket_of(client)
         now = self._clock()
         with self._lock:
-            bucket = self._buckets.get(client)
+            bucket = self._buckets.get(name)
             if bucket is None:
-                if len(self._buckets) >= self._max_clients:
-                    self._prune(now)
-                bucket = self._buckets[client] = _Bucket(float(self.per_minute), now)
+                while len(self._buckets) >= self._max_clients:
+                    self._buckets.popitem(last=False)  # the least recently used
+                bucket = self._buckets[name] = _Bucket(float(self.per_minute), now)
             else:
+                self._buckets.move_to_end(name)
                 bucket.tokens = min(self.per_minute, bucket.tokens + (now - bucket.updated) * self._rate)
                 bucket.updated = now
             if bucket.tokens >= 1:
@@ -250,12 +295,3 @@ class RateLimiter:
                 return
             wait = (1 - bucket.tokens) / self._rate
         raise RateLimited(max(1, math.ceil(wait)))
-
-    def _prune(self, now: float) -> None:
-        # Buckets that have refilled completely carry no state worth keeping.
-        full = [k for k, b in self._buckets.items()
-                if b.tokens + (now - b.updated) * self._rate >= self.per_minute]
-        for key in full:
-            del self._buckets[key]
-        if len(self._buckets) >= self._max_clients:  # under attack from many addresses
-            self._buckets.clear()

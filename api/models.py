@@ -7,13 +7,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edoc.revocation_reasons import Category as RevocationCategory
+
 Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
-Role = Literal["issuer", "auditor", "admin"]
+Role = Literal["issuer", "auditor", "admin", "metrics"]
 
 #: what a document id looks like; anything else is answered as "not found"
 DOC_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 AGENCY_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+#: the largest sequence number a query may name: a signed 64-bit column holds up to 2^63 - 1,
+#: and a larger value (2^63, 25 digits) used to reach the database and answer 500
+MAX_SEQ = 2**62
 
 
 class _In(BaseModel):
@@ -49,7 +54,9 @@ class DocumentPublic(BaseModel):
     status: Literal["issued", "revoked"]
     issued_at: datetime
     revoked_at: datetime | None = None
-    revocation_reason: str | None = None
+    revocation_reason: str | None = Field(default=None, description="The officer's words (agency only).")
+    revocation_category: RevocationCategory | None = Field(
+        default=None, description="What citizens are shown (null: revoked before categories).")
     holder_masked: str
     download_url: str = Field(description="The signed PDF (needs an API key of the agency).")
     verify_url: str = Field(description="Public verification page (what the QR code encodes).")
@@ -70,9 +77,13 @@ class DocumentPage(BaseModel):
 
 
 class RevocationCreate(_In):
-    """Why a document is revoked."""
+    """Why a document is revoked: the agency's own words, and the category citizens see."""
 
-    reason: str = Field(min_length=1, max_length=500, examples=["issued in error"])
+    reason: str = Field(min_length=1, max_length=500, examples=["issued in error"],
+                        description="Free text kept for the agency (its API and audit trail) only.")
+    category: RevocationCategory | None = Field(
+        default=None, examples=["issued-in-error"],
+        description="Shown to citizens (Thai and English label) instead of the reason.")
 
 
 # -- public verification ------------------------------------------------------------------

@@ -298,6 +298,7 @@ class Home:
                 registry=self.registry(),
                 public_base_url=s.public_base_url,
                 holder_link_key=self.holder_link_key(),
+                holder_link_lifetime=timedelta(days=s.holder_link_days),
                 claim_timeout=timedelta(seconds=s.idempotency_claim_seconds),
             )
         return self.__dict__["_issuer"]

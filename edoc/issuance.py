@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import secrets
 import time
@@ -31,7 +30,9 @@ from storage.objects import ObjectStore
 from storage.registry import DocumentRecord, Registry
 
 from .errors import EdocError, NotFound
+from .holder_links import HolderLinks, TokenState
 from .render import Agency, render
+from .revocation_reasons import checked
 from .sealbindings import bindings_of
 from .templates import TemplateLibrary
 
@@ -50,6 +51,19 @@ class IdempotencyConflict(EdocError):
 def new_document_id() -> str:
     """A random, unguessable document id: 128 bits, base32, lowercase (26 characters)."""
     return base64.b32encode(secrets.token_bytes(16)).decode().lower().rstrip("=")
+
+
+def scoped_idempotency_key(scope: str, key: str) -> str:
+    """The stored form of a client's idempotency key within ``scope`` (an API key id).
+
+    A space separates them: clients' keys are printable ASCII without spaces, so a
+    scoped key never equals one stored before scoping. Too long for the column
+    (255), the client's part is replaced by its SHA-256.
+    """
+    scoped = f"{scope} {key}"
+    if len(scoped) > 255:
+        scoped = f"{scope} sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+    return scoped
 
 
 def request_digest(template: str, data: dict[str, Any], lang: str | None, level: str | None) -> str:
@@ -94,6 +108,7 @@ class Issuer:
         registry: Registry,
         public_base_url: str,
         holder_link_key: bytes,
+        holder_link_lifetime: timedelta = timedelta(days=90),
         claim_timeout: timedelta = timedelta(seconds=30),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
@@ -104,7 +119,7 @@ class Issuer:
         self._store = store
         self._registry = registry
         self._base = public_base_url.rstrip("/")
-        self._link_key = holder_link_key
+        self.holder_links = HolderLinks(holder_link_key, holder_link_lifetime)
         self._claim_timeout = claim_timeout
         self._clock = clock
 
@@ -113,13 +128,17 @@ class Issuer:
         return f"{self._base}/verify/{doc_id}"
 
     def holder_token(self, doc_id: str) -> str:
-        """The holder's download secret: an HMAC of the id, so retries can hand it out again."""
-        mac = hmac.new(self._link_key, doc_id.encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(mac[:24]).decode().rstrip("=")
+        """The holder's download secret, valid for the holder-link lifetime from now
+        (an HMAC of the id and its expiry, so retries can hand out a fresh one)."""
+        return self.holder_links.token(doc_id, now=self._clock())
+
+    def holder_token_state(self, doc_id: str, token: str, *, issued_at: datetime | None = None) -> TokenState:
+        """Whether ``token`` opens ``doc_id`` now: ``valid``, ``expired`` or ``wrong``."""
+        return self.holder_links.check(doc_id, token, issued_at=issued_at, now=self._clock())
 
     def check_holder_token(self, doc_id: str, token: str) -> bool:
-        """Whether ``token`` is the holder secret of ``doc_id`` (constant time)."""
-        return hmac.compare_digest(self.holder_token(doc_id), token or "")
+        """Whether ``token`` is a current holder secret of ``doc_id`` (constant time)."""
+        return self.holder_token_state(doc_id, token) == "valid"
 
     def issue(
         self,
@@ -130,12 +149,24 @@ class Issuer:
         level: str | None = None,
         idempotency_key: str | None = None,
         actor: str = "system",
+        idempotency_scope: str | None = None,
     ) -> IssuedDocument:
-        """Render, seal, store and register one document."""
+        """Render, seal, store and register one document.
+
+        ``idempotency_scope`` (the API key's id) gives each scope its own
+        idempotency keys: another key of the agency reusing one issues its own
+        document, and learns nothing about the first (no conflict, no replay).
+        """
         req_hash = request_digest(template, data, lang, level)
         tpl = self._templates.get(template)
         tpl.validate(data)  # bad data never takes a claim
         doc_id = new_document_id()
+        if idempotency_key is not None and idempotency_scope is not None:
+            # a retry of a request first made before keys were scoped finds its document
+            legacy = self._registry.find_idempotent(self.agency_id, idempotency_key)
+            if legacy is not None and legacy.request_hash == req_hash:
+                return self._retry(legacy, req_hash)
+            idempotency_key = scoped_idempotency_key(idempotency_scope, idempotency_key)
         if idempotency_key is not None:
             earlier = self._claim(idempotency_key, doc_id, req_hash)
             if earlier is not None:
@@ -255,21 +286,29 @@ class Issuer:
         return self._store.presigned_url(record.sha256, expires)
 
     def revoke(
-        self, doc_id: str, *, reason: str, actor: str = "system", agency: str | None = None
+        self, doc_id: str, *, reason: str, actor: str = "system", agency: str | None = None,
+        category: str | None = None,
     ) -> DocumentRecord:
-        """Mark a document revoked (never deleted); the first revocation stands."""
+        """Mark a document revoked (never deleted); the first revocation stands.
+
+        ``category`` (:data:`edoc.revocation_reasons.CATEGORIES`) is what citizens
+        are shown; the free-text ``reason`` stays with the agency.
+        """
         if not reason or not reason.strip():
             raise EdocError("a revocation needs a reason")
+        if category is not None:
+            checked(category)
         owner = self.get(doc_id, agency=agency).agency
         return self._registry.revoke(
             doc_id,
             reason=reason.strip(),
+            category=category,
             at=self._clock(),
             audit=AuditEvent(
                 "document.revoked",
                 actor=actor,
                 agency=owner,
                 subject=doc_id,
-                details={"reason": reason.strip()},
+                details={"reason": reason.strip(), "category": category},
             ),
         )

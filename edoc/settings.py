@@ -88,6 +88,15 @@ class Settings(BaseSettings):
     audit_anchor_minutes: float = 60
     idempotency_claim_seconds: float = 30
     max_upload_bytes: int = 20 * 1024 * 1024
+    # -- hardening (README "Security") --
+    max_json_bytes: Annotated[int, Field(ge=1024, le=8 * 1024 * 1024)] = 1024 * 1024
+    """Largest JSON request body (issuance data, revocations, keys); 413 before parsing."""
+    forwarded_allow_ips: str = ""
+    """Proxies (comma-separated IPs/CIDRs) whose X-Forwarded-For is trusted; none by default."""
+    holder_link_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    """How long a holder's download link (?token=) works after it is handed out."""
+    metrics_access: Literal["key", "public", "off"] = "key"
+    """/metrics: "key" needs an API key with the role metrics or admin; "public"; "off" (404)."""
     rate_limit_per_minute: int = 120
     cpu_slots: Annotated[int, Field(ge=1)] = 2
     """Issuances or upload verifications one worker runs at once; more requests wait their turn."""

@@ -29,6 +29,7 @@ from signing.report import RegistryStatus, VerificationReport
 from signing.validate import TrustPolicy, verify_pdf
 
 from .budgets import DEFAULT_BUDGETS, Exceeded, OutOfTime, VerifyBudgets, cpu_limit, prescan
+from .revocation_reasons import label as revocation_label
 
 # Verification is fast with the string readers (signing/_pdfread.py) and name
 # comparison (signing/_names.py) that edoc.compat.install() puts into pyHanko and
@@ -194,7 +195,8 @@ class Verifier:
             issued_at=record.issued_at,
             holder=record.holder_masked,
             revoked_at=record.revoked_at,
-            revocation_reason=record.revocation_reason,
+            # citizens see the fixed category, never the officer's words (issue 17, finding 9)
+            revocation_reason=revocation_label(record.revocation_category, "en"),
         )
 
 

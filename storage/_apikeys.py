@@ -15,7 +15,7 @@ from storage._db import read_tx, write_tx
 from storage.models import api_keys
 
 #: every role a key can carry
-ROLES = frozenset({"issuer", "auditor", "admin"})
+ROLES = frozenset({"issuer", "auditor", "admin", "metrics"})  # metrics: may read /metrics only
 SECRET_PREFIX = "edoc_"
 _SECRET_RE = re.compile(r"edoc_[A-Za-z0-9_-]{43}")
 

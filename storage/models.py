@@ -35,6 +35,8 @@ documents = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("revoked_at", UTCDateTime, nullable=True),
     sa.Column("revocation_reason", sa.Text, nullable=True),
+    # what citizens are shown instead of the reason (edoc.revocation_reasons); 0006
+    sa.Column("revocation_category", sa.String(32), nullable=True),
     sa.Column("holder_token_hash", sa.String(128), nullable=True),
     sa.Column("idempotency_key", sa.String(255), nullable=True),
     sa.Column("request_hash", sa.String(128), nullable=True),

@@ -77,7 +77,9 @@ class DocumentRecord:
     revoked_at: datetime | None = None
     """When it was first revoked."""
     revocation_reason: str | None = None
-    """Why it was first revoked."""
+    """Why it was first revoked (the officer's words: for the agency only)."""
+    revocation_category: str | None = None
+    """The fixed category of that reason, what the public is shown (None before 0006)."""
     holder_token_hash: str | None = None
     """Hash of the holder's access token, if the holder may fetch the document."""
     idempotency_key: str | None = None
@@ -360,8 +362,9 @@ class Registry:
         reason: str,
         at: datetime | None = None,
         audit: AuditEvent | None = None,
+        category: str | None = None,
     ) -> DocumentRecord:
-        """Mark the document revoked; revoking again keeps the first time and reason.
+        """Mark the document revoked; revoking again keeps the first time, reason and category.
 
         ``audit`` is appended in the same transaction, and only by the revocation
         that took effect.
@@ -373,7 +376,8 @@ class Registry:
             changed = conn.execute(
                 documents.update()
                 .where(documents.c.id == doc_id, documents.c.status == "issued")
-                .values(status="revoked", revoked_at=at, revocation_reason=reason)
+                .values(status="revoked", revoked_at=at, revocation_reason=reason,
+                        revocation_category=category)
             ).rowcount
             if changed and audit is not None:
                 append_in(conn, audit)

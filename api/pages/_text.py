@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
+from edoc.revocation_reasons import thai_label
 from edoc.thai import thai_date
 
 LANGS = ("th", "en")
@@ -221,7 +222,7 @@ def _sealed_en(m: re.Match[str]) -> str:
 
 
 def _revoked_th(m: re.Match[str]) -> str:
-    why = f" เหตุผล: {m['why']}" if m["why"] else ""
+    why = f" เหตุผล: {thai_label(m['why'])}" if m["why"] else ""
     return f"หน่วยงานผู้ออกเพิกถอนเอกสารนี้แล้ว{why}"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from edoc.revocation_reasons import label as revocation_label
 from signing.report import VerificationReport
 from storage.registry import DocumentRecord
 
@@ -107,7 +108,8 @@ def _document_facts(record: DocumentRecord, lang: str, directory: Directory) -> 
     if record.status == "revoked":
         facts += [
             Fact(t["revoked_at"], when(record.revoked_at, lang)),
-            Fact(t["revocation_reason"], record.revocation_reason or ""),
+            # the fixed category, never the officer's own words (they may name people)
+            Fact(t["revocation_reason"], revocation_label(record.revocation_category, lang)),
         ]
     facts.append(Fact(t["doc_id"], record.id))
     return tuple(f for f in facts if f.value)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from ..deps import AuditorKey, RegistryDep, audit_scope
 from ..errors import PermissionDenied
-from ..models import AuditChainPublic, AuditEntryPublic, AuditPage, problems
+from ..models import MAX_SEQ, AuditChainPublic, AuditEntryPublic, AuditPage, problems
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -30,7 +30,7 @@ def audit_entries(
     agency: Annotated[str | None, Query(max_length=64)] = None,
     event: Annotated[str | None, Query(max_length=64, examples=["document.issued"])] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after_seq: Annotated[int, Query(ge=0, description="Last seq of the previous page.")] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ, description="Last seq of the previous page.")] = 0,
 ) -> AuditPage:
     """Audit entries in chain order: issuance, downloads, verification, revocation, key events."""
     scope = audit_scope(key)

@@ -19,6 +19,7 @@ from storage.registry import ApiKey, DocumentRecord
 
 from ..deps import IssuerKey, OptionalKey, ReaderKey, StateDep, client_address
 from ..errors import PermissionDenied, Unauthenticated
+from ..holder_refusal import HolderLinkRefused, holder_refusal
 from ..models import (
     DOC_ID_PATTERN,
     IDEMPOTENCY_KEY_PATTERN,
@@ -55,6 +56,7 @@ def document_public(state: ServiceState, record: DocumentRecord) -> DocumentPubl
         issued_at=record.issued_at,
         revoked_at=record.revoked_at,
         revocation_reason=record.revocation_reason,
+        revocation_category=record.revocation_category,  # type: ignore[arg-type]
         holder_masked=record.holder_masked,
         download_url=f"{state.settings.public_base_url}/v1/documents/{record.id}/pdf",
         verify_url=state.issuer.verify_url(record.id),
@@ -102,7 +104,7 @@ async def issue_document(
     try:
         doc = await state.cpu_slots.run(
             issuer.issue, body.template, body.data, lang=body.lang, level=body.level,
-            idempotency_key=idempotency_key, actor=key.id,
+            idempotency_key=idempotency_key, actor=key.id, idempotency_scope=key.id,
         )
     except DataInvalid as exc:
         raise DataInvalid([FieldError(_in_data(e.field), e.message) for e in exc.errors]) from exc
@@ -150,7 +152,7 @@ def get_document(doc_id: str, key: ReaderKey, state: StateDep) -> DocumentPublic
     "/{doc_id}/pdf",
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}, "description": "The signed PDF"},
-               **problems(401, 403, 404, 429)},
+               **problems(401, 403, 404, 410, 422, 429)},
 )
 async def download_pdf(
     request: Request,
@@ -158,7 +160,8 @@ async def download_pdf(
     key: OptionalKey,
     state: StateDep,
     token: Annotated[str | None, Query(max_length=128,
-                                       description="The holder's token from the issuance answer.")] = None,
+                                       description="The holder's token from the issuance answer "
+                                                   "(expires; refused once the document is revoked).")] = None,
     redirect: Annotated[bool, Query(description="Answer 307 to a short-lived direct URL "
                                                 "where the object store offers one (S3).")] = False,
 ) -> Response:
@@ -167,6 +170,10 @@ async def download_pdf(
         # unauthenticated: rate-limited like every public endpoint, so tokens cannot be guessed
         state.limiter.check(client_address(request))
         record, actor, via = await run_in_threadpool(_holder_record, state, doc_id, token)
+        if record.status == "revoked" or isinstance(actor, HolderLinkRefused):
+            # revoked says more than expired: it is why no new link will help
+            refusal = HolderLinkRefused("revoked" if record.status == "revoked" else "expired")
+            return holder_refusal(request, refusal)
     elif key is not None:
         _reader(key)
         record = await run_in_threadpool(_find, state, doc_id, key.agency)
@@ -213,7 +220,8 @@ def revoke_document(doc_id: str, body: RevocationCreate, key: IssuerKey, state: 
     """Revoke a document of the key's agency; revoking again keeps the first reason."""
     record = _find(state, doc_id, key.agency)
     if record.status != "revoked":
-        record = state.issuer.revoke(doc_id, reason=body.reason, actor=key.id, agency=key.agency)
+        record = state.issuer.revoke(doc_id, reason=body.reason, actor=key.id, agency=key.agency,
+                                     category=body.category)
         state.metrics.revoked.inc()
     return document_public(state, record)
 
@@ -235,10 +243,19 @@ def _reader(key: ApiKey) -> None:
         )
 
 
-def _holder_record(state: ServiceState, doc_id: str, token: str) -> tuple[DocumentRecord, str, str]:
+def _holder_record(
+    state: ServiceState, doc_id: str, token: str
+) -> tuple[DocumentRecord, str | HolderLinkRefused, str]:
     # a wrong token gets the answer a missing document gets: nothing to learn from it
-    if not state.issuer.check_holder_token(doc_id, token):
+    try:
+        record = state.issuer.get(doc_id) if _DOC_ID.fullmatch(doc_id) else None
+    except NotFound:
+        record = None
+    issued_at = record.issued_at if record is not None else None
+    verdict = state.issuer.holder_token_state(doc_id, token, issued_at=issued_at)
+    if record is None or verdict == "wrong":
         raise NotFound(f"no document {doc_id} for this token")
-    record = state.issuer.get(doc_id)
+    if verdict == "expired":
+        return record, HolderLinkRefused("expired"), "holder-link"
     return record, "holder", "holder-link"
 

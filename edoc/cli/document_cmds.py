@@ -7,6 +7,7 @@ from pathlib import Path
 
 from signing.seal import LEVELS
 
+from ..revocation_reasons import CATEGORIES, label
 from ._common import EXIT_OK, EXIT_USAGE, CliError, open_home, read_input_file
 
 
@@ -35,6 +36,8 @@ def register(sub) -> None:
     r = sub.add_parser("revoke", help="revoke an issued document (it stays on record)")
     r.add_argument("id")
     r.add_argument("--reason", required=True)
+    r.add_argument("--category", choices=CATEGORIES,
+                   help="what citizens are shown instead of the reason (the reason stays with the agency)")
     r.set_defaults(func=cmd_revoke)
 
     s = sub.add_parser("show", help="show a document's registry record")
@@ -121,8 +124,11 @@ def cmd_issue(args) -> int:
 
 
 def cmd_revoke(args) -> int:
-    record = open_home(args).issuer().revoke(args.id, reason=args.reason, actor="cli")
-    print(f"{record.id}: revoked at {record.revoked_at:%Y-%m-%d %H:%M:%S} UTC ({record.revocation_reason})")
+    record = open_home(args).issuer().revoke(args.id, reason=args.reason, actor="cli",
+                                             category=getattr(args, "category", None))
+    shown = label(record.revocation_category, "en")
+    print(f"{record.id}: revoked at {record.revoked_at:%Y-%m-%d %H:%M:%S} UTC ({record.revocation_reason}; "
+          f"citizens see: {shown})")
     return EXIT_OK
 
 

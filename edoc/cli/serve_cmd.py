@@ -14,6 +14,7 @@ metrics are aggregated across workers.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from ..home import Home
 from ..readiness import check_ready
@@ -35,9 +36,22 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, help="worker processes (default: setting workers, 1)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.add_argument("--forwarded-allow-ips",
-                   help="proxies whose X-Forwarded-For is trusted (default: 127.0.0.1); "
+                   help="proxies (comma-separated IPs/CIDRs) whose X-Forwarded-For is trusted "
+                        "(default: setting forwarded_allow_ips, none - not even loopback); "
                         "rate limits apply to the client address this yields")
     p.set_defaults(func=cmd_serve)
+
+
+def proxy_options(allow_ips: str) -> dict[str, Any]:
+    """uvicorn's proxy options: X-Forwarded-* are read only from the proxies named.
+
+    uvicorn on its own trusts them from 127.0.0.1, so any local client (or a
+    proxy that passes the header through) chose its own rate-limit bucket.
+    """
+    allow = ",".join(p.strip() for p in allow_ips.split(",") if p.strip())
+    if not allow:
+        return {"proxy_headers": False, "forwarded_allow_ips": ""}
+    return {"proxy_headers": True, "forwarded_allow_ips": allow}
 
 
 def ensure_first_admin(home: Home) -> str | None:
@@ -102,7 +116,8 @@ def cmd_serve(args) -> int:
         print(f"storage: local folder {s.objects_dir} and {s.effective_database_url.split(':')[0]} "
               "(one machine, no retention locks; use S3 and PostgreSQL in production)", flush=True)
     _worker_environment(home, overrides)  # every worker (and the single one) reads its settings here
-    proxy = {"forwarded_allow_ips": args.forwarded_allow_ips} if args.forwarded_allow_ips else {}
+    proxy = proxy_options(args.forwarded_allow_ips if args.forwarded_allow_ips is not None
+                          else s.forwarded_allow_ips)
     options = dict(host=s.host, port=s.port, log_level=args.log_level, **proxy)
     if s.workers == 1:
         uvicorn.run(APP, factory=True, **options)

@@ -105,7 +105,7 @@ def test_metrics_count_requests_issuance_and_verification(client, keys, document
     client.get(f"/v1/verify/{document['id']}")
     client.get("/v1/verify/" + "z" * 26)
     client.post("/v1/verify", content=b"not a pdf", headers={"Content-Type": "application/pdf"})
-    r = client.get("/metrics")
+    r = client.get("/metrics", headers=keys.admin.headers)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
     text = r.text
@@ -120,14 +120,14 @@ def test_metrics_count_requests_issuance_and_verification(client, keys, document
     assert 'edoc_http_request_duration_seconds_count{method="POST",route="/v1/documents"} 1.0' in text
 
 
-def test_unmatched_paths_share_one_label(client):
+def test_unmatched_paths_share_one_label(client, keys):
     client.get("/a/b/c")
     client.get("/d/e/f")
-    assert 'route="<unmatched>",status="404"} 2.0' in client.get("/metrics").text
+    assert 'route="<unmatched>",status="404"} 2.0' in client.get("/metrics", headers=keys.admin.headers).text
 
 
-def test_two_apps_in_one_process_keep_their_own_metrics(client, make_app):
-    with TestClient(make_app()) as other:
+def test_two_apps_in_one_process_keep_their_own_metrics(client, keys, make_app):
+    with TestClient(make_app(metrics_access="public")) as other:
         other.get("/healthz")
         assert 'route="/healthz",status="200"} 1.0' in other.get("/metrics").text
-    assert 'route="/healthz"' not in client.get("/metrics").text
+    assert 'route="/healthz"' not in client.get("/metrics", headers=keys.admin.headers).text

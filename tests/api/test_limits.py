@@ -16,7 +16,7 @@ LIMIT = 50_000
 
 @pytest.fixture
 def api_settings():
-    return {"max_upload_bytes": LIMIT}
+    return {"max_upload_bytes": LIMIT, "max_json_bytes": LIMIT}
 
 
 def test_upload_over_the_limit_is_413(client):

@@ -104,12 +104,16 @@ def test_unknown_language_falls_back_to_thai(web, certificate):
 
 def test_revoked_document_says_revoked_with_reason(web, home, certificate):
     record, _ = certificate
-    home.registry().revoke(record.id, reason="ออกผิดพลาด", at=datetime(2026, 12, 1, tzinfo=UTC))
+    home.registry().revoke(record.id, reason="ออกผิดพลาด ชื่อผู้ถือสะกดผิด", category="issued-in-error",
+                           at=datetime(2026, 12, 1, tzinfo=UTC))
     th = web.get(f"/verify/{record.id}").text
     assert REVOKED_TH in th and VALID_TH not in th
-    assert "ออกผิดพลาด" in th and "1 ธันวาคม พ.ศ. 2569" in th
+    # the category's label, never the officer's own words
+    assert "ออกเอกสารโดยผิดพลาด" in th and "1 ธันวาคม พ.ศ. 2569" in th
+    assert "สะกดผิด" not in th
     en = web.get(f"/verify/{record.id}?lang=en").text
     assert "This document has been revoked" in en and "is valid" not in en
+    assert "issued in error" in en
 
 
 def test_unknown_id_is_not_in_the_register(web):

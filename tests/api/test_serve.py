@@ -158,7 +158,7 @@ def test_several_workers_share_the_home_and_aggregate_metrics(make_home):
             for _ in range(6):  # fresh connections, so both workers get some
                 assert httpx.get(f"{served.url}/pki/root-ca.crt").status_code == 200
             assert c.get("/v1/keys", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
-            text = c.get("/metrics").text
+            text = c.get("/metrics", headers={"Authorization": f"Bearer {secret}"}).text
         assert 'edoc_http_requests_total{method="GET",route="/pki/{name}.crt",status="200"} 6.0' in text
 
 

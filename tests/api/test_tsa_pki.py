@@ -78,9 +78,9 @@ def test_tsa_refuses_large_requests(client):
     assert r.status_code == 413
 
 
-def test_tsa_is_counted(client):
+def test_tsa_is_counted(client, keys):
     client.post("/tsa", content=_request(b"\0" * 32), headers={"Content-Type": "application/timestamp-query"})
-    assert "edoc_tsa_requests_total 1.0" in client.get("/metrics").text
+    assert "edoc_tsa_requests_total 1.0" in client.get("/metrics", headers=keys.admin.headers).text
 
 
 # -- /pki -------------------------------------------------------------------------------------

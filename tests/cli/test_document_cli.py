@@ -36,13 +36,17 @@ def test_issue_prints_id_and_verification_url_then_verify_and_revoke(cli, home, 
     assert f"verify: {home.settings.public_base_url}/verify/{doc_id}" in out
     code, out, _ = cli("verify", str(out_pdf))
     assert code == 0 and "on record" in out
-    assert cli("revoke", doc_id, "--reason", "holder asked for a correction")[0] == 0
+    code, out, _ = cli("revoke", doc_id, "--reason", "holder asked for a correction",
+                       "--category", "holder-request")
+    assert code == 0 and "citizens see: revoked at the holder's request" in out
     code, out, _ = cli("verify", "--json", str(out_pdf))
     report = json.loads(out)
     assert code == 1
     assert report["verdict"] == "invalid"
     assert report["registry"]["status"] == "revoked"
-    assert report["registry"]["revocation_reason"] == "holder asked for a correction"
+    # the verdict carries the category, never the officer's own words
+    assert report["registry"]["revocation_reason"] == "revoked at the holder's request"
+    assert "correction" not in out
 
 
 def test_issue_example_and_show(cli):

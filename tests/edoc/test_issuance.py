@@ -77,14 +77,17 @@ def test_data_is_attached_and_the_verify_link_is_printed(home, tmp_path):
 
 def test_revoked_document_verifies_as_revoked_with_reason(home):
     doc = home.issuer().issue("certificate", example(home, "certificate", "en"), lang="en")
-    home.issuer().revoke(doc.id, reason="issued in error")
+    home.issuer().revoke(doc.id, reason="wrong holder: Somchai", category="issued-in-error")
     report = verify(home, home.issuer().pdf(doc.record))
     assert report.verdict == "invalid"
     assert report.registry.status == "revoked"
+    # the category's words; the officer's own stay with the agency
     assert "issued in error" in " ".join(report.reasons)
+    assert "Somchai" not in str(report.to_dict())
     # the first revocation stands
-    again = home.issuer().revoke(doc.id, reason="second thoughts")
-    assert again.revocation_reason == "issued in error"
+    again = home.issuer().revoke(doc.id, reason="second thoughts", category="fraud")
+    assert again.revocation_reason == "wrong holder: Somchai"
+    assert again.revocation_category == "issued-in-error"
 
 
 def test_revoking_needs_a_reason_and_an_existing_document(home):
