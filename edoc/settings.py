@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 120
     cpu_slots: Annotated[int, Field(ge=1)] = 2
     """Issuances or upload verifications one worker runs at once; more requests wait their turn."""
+    # batches (edoc/batches): with broker_url (amqp://...) rows go to Celery workers
+    # (`edoc worker`); without, to a local process pool of batch_workers processes
+    broker_url: str | None = None
+    batch_workers: Annotated[int, Field(ge=1)] = max(1, os.cpu_count() or 1)
+    batch_chunk_rows: Annotated[int, Field(ge=1)] = 20
+    batch_max_rows: Annotated[int, Field(ge=1)] = 200_000
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1

@@ -16,6 +16,8 @@ def register(sub) -> None:
     t.add_argument("action", nargs="?", choices=("list", "show"), default="list")
     t.add_argument("name", nargs="?", help="template name (for show)")
     t.add_argument("--lang", help="example language for show (default: the template's first)")
+    t.add_argument("--csv", action="store_true",
+                   help="show: print a CSV header and the example row, to start a batch spreadsheet")
     t.set_defaults(func=cmd_templates)
 
     i = sub.add_parser("issue", help="render, seal, store and register a document")
@@ -51,6 +53,10 @@ def cmd_templates(args) -> int:
     if not args.name:
         raise CliError("templates show needs a template name", EXIT_USAGE)
     tpl = library.get(args.name)
+    if getattr(args, "csv", False):
+        from .batch_cmds import print_template_csv
+
+        return print_template_csv(tpl, args.lang)
     print(f"{tpl.name}: {tpl.title.get('th', '')} / {tpl.title.get('en', '')}")
     if tpl.description:
         print(tpl.description)
