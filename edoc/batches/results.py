@@ -16,7 +16,7 @@ from dataclasses import asdict
 
 from .service import ResultRow
 
-__all__ = ["COLUMNS", "csv_lines", "jsonl_lines", "neutralise", "zip_stream"]
+__all__ = ["COLUMNS", "csv_lines", "jsonl_lines", "neutralise", "pdf_entries", "zip_stream"]
 
 COLUMNS = ("row", "key", "document_id", "number", "verify_url", "sha256", "error")
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
@@ -78,3 +78,13 @@ def zip_stream(entries: Iterable[tuple[str, Callable[[], Iterator[bytes]]]]) -> 
                         yield sink.take()
             yield sink.take()
     yield sink.take()
+
+
+def pdf_entries(service, issuer, batch_id: str, agency: str | None = None):
+    """``(name, chunks)`` of every issued document of a batch, for :func:`zip_stream`."""
+    for r in service.results(batch_id, agency=agency):
+        if r.document_id is None:
+            continue
+        record = issuer.get(r.document_id)
+        yield (f"{r.row:06d}-{r.document_id}.pdf",
+               lambda record=record: issuer.pdf_stream(record))

@@ -30,7 +30,8 @@ from .readers import Format, Limits, read_records
 from .validate import Problem, RowConverter
 
 __all__ = [
-    "BatchOptions", "BatchService", "CheckReport", "Executor", "ResultRow", "new_batch_id", "run_chunk",
+    "BatchOptions", "BatchService", "CheckReport", "Executor", "ResultRow", "batch_view", "new_batch_id",
+    "run_chunk",
 ]
 
 _INSERT_EVERY = 500
@@ -348,6 +349,19 @@ _TH_FAIL = "ออกเอกสารไม่ได้"
 def _field_problem(e: FieldError) -> dict[str, str]:
     return {"column": "" if e.field == "(document)" else e.field, "en": e.message,
             "th": f"ออกเอกสารไม่ได้: {e.message}"}
+
+
+def batch_view(service, batch) -> dict[str, Any]:
+    """A batch as ``GET /v1/batches/{id}`` shows it."""
+    return {
+        "id": batch.id, "state": batch.state, "template": batch.template, "total": batch.total,
+        **service.progress(batch),
+        "source_name": batch.source_name, "options": batch.options,
+        "created_at": batch.created_at.isoformat(),
+        "started_at": batch.started_at.isoformat() if batch.started_at else None,
+        "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
+        "webhook_state": batch.webhook_state,
+    }
 
 
 def wait_for(service: BatchService, batch_id: str, *, poll: float = 0.5, on_progress=None,

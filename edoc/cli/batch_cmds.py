@@ -16,6 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edoc.batches.results import pdf_entries
+from edoc.batches.service import batch_view
+
 from ._common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, CliError, open_home, settings_from
 
 _ENDED = ("done", "rejected", "cancelled")
@@ -113,19 +116,6 @@ class _Local:
     def close(self) -> None:
         if self.executor is not None:
             self.executor.close()
-
-
-def batch_view(service, batch) -> dict[str, Any]:
-    """A batch as ``GET /v1/batches/{id}`` shows it."""
-    return {
-        "id": batch.id, "state": batch.state, "template": batch.template, "total": batch.total,
-        **service.progress(batch),
-        "source_name": batch.source_name, "options": batch.options,
-        "created_at": batch.created_at.isoformat(),
-        "started_at": batch.started_at.isoformat() if batch.started_at else None,
-        "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
-        "webhook_state": batch.webhook_state,
-    }
 
 
 class _Remote:
@@ -367,16 +357,6 @@ def cmd_results(args) -> int:
     finally:
         local.close()
     return EXIT_OK
-
-
-def pdf_entries(service, issuer, batch_id: str, agency: str | None = None):
-    """``(name, chunks)`` of every issued document of a batch, for :func:`zip_stream`."""
-    for r in service.results(batch_id, agency=agency):
-        if r.document_id is None:
-            continue
-        record = issuer.get(r.document_id)
-        yield (f"{r.row:06d}-{r.document_id}.pdf",
-               lambda record=record: issuer.pdf_stream(record))
 
 
 def _write(out: str | None, chunks) -> None:
