@@ -114,6 +114,7 @@ def create_app(
     errors.install(app)
     for module in (documents, verify, audit, keys, tsa, pki, health, docs):
         app.include_router(module.router)
+    app.include_router(importlib.import_module("api.routes.batches").router)  # issue 19
     if state.revocation is not None:
         app.include_router(revocation.router)
     app.include_router(pages.router)

@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     verify_max_revisions: Annotated[int, Field(ge=1)] = 100
     verify_max_nesting: Annotated[int, Field(ge=1)] = 32
     verify_max_decompressed_bytes: Annotated[int, Field(ge=1)] = 100 * 1024 * 1024
+    # batches (edoc/batches): with broker_url (amqp://...) rows go to Celery workers
+    # (`edoc worker`); without, to a local process pool of batch_workers processes
+    broker_url: str | None = None
+    batch_workers: Annotated[int, Field(ge=1)] = max(1, os.cpu_count() or 1)
+    batch_chunk_rows: Annotated[int, Field(ge=1)] = 20
+    batch_max_rows: Annotated[int, Field(ge=1)] = 200_000
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1

@@ -137,5 +137,52 @@ idempotency_claims = sa.Table(
     sa.Column("claimed_at", UTCDateTime, nullable=False),
 )
 
+# Batches (edoc/batches): one row per submitted file, one row per record in it. The
+# registry is the source of truth for their state; a task queue only carries work.
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("agency", sa.String(64), nullable=False),
+    sa.Column("template", sa.String(128), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("options", sa.Text, nullable=False),
+    sa.Column("source_name", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=True),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Column("webhook_url", sa.Text, nullable=True),
+    sa.Column("webhook_secret", sa.Text, nullable=True),
+    sa.Column("webhook_state", sa.String(16), nullable=True),
+    sa.CheckConstraint(
+        "state IN ('queued', 'running', 'done', 'rejected', 'cancelled')", name="state"
+    ),
+    sa.Index(None, "agency", "created_at"),
+)
+
+batch_rows = sa.Table(
+    "batch_rows",
+    metadata,
+    sa.Column("batch_id", sa.String(32), sa.ForeignKey("batches.id"), primary_key=True),
+    sa.Column("row", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    # the row's document data until it is issued (cleared then: it is personal data)
+    sa.Column("data", sa.Text, nullable=True),
+    sa.Column("doc_id", sa.String(128), nullable=True),
+    sa.Column("sha256", sa.String(64), nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    # one key per batch: with the issuer's (agency, key) claim, a row is issued once
+    sa.UniqueConstraint("batch_id", "key"),
+    sa.CheckConstraint(
+        "state IN ('queued', 'issued', 'failed', 'invalid', 'cancelled')", name="state"
+    ),
+    sa.Index(None, "batch_id", "state"),
+)
+
 #: every table in the order rows can be inserted (parents first)
 ALL_TABLES: tuple[sa.Table, ...] = tuple(metadata.sorted_tables)

@@ -20,6 +20,8 @@ def register(sub) -> None:
     t.add_argument("--example-json", action="store_true",
                    help="show: print only the example data, as JSON (edoc templates show "
                         "certificate --example-json > holder.json)")
+    t.add_argument("--csv", action="store_true",
+                   help="show: print a CSV header and the example row, to start a batch spreadsheet")
     t.set_defaults(func=cmd_templates)
 
     i = sub.add_parser("issue", help="render, seal, store and register a document")
@@ -57,6 +59,10 @@ def cmd_templates(args) -> int:
     if not args.name:
         raise CliError("templates show needs a template name", EXIT_USAGE)
     tpl = library.get(args.name)
+    if args.csv:
+        from .batch_cmds import print_template_csv
+
+        return print_template_csv(tpl, args.lang)
     lang = args.lang or tpl.languages[0]
     if lang not in tpl.examples:
         raise CliError(f"{tpl.name} has no {lang} example; it has {', '.join(tpl.examples)}", EXIT_USAGE)
