@@ -96,6 +96,7 @@ class Issuer:
         holder_link_key: bytes,
         claim_timeout: timedelta = timedelta(seconds=30),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        check_active: Callable[[], None] | None = None,
     ):
         self.agency_id = agency_id
         self._agency = agency
@@ -107,6 +108,7 @@ class Issuer:
         self._link_key = holder_link_key
         self._claim_timeout = claim_timeout
         self._clock = clock
+        self._check_active = check_active
 
     def verify_url(self, doc_id: str) -> str:
         """The public verification page of a document (what its QR code encodes)."""
@@ -132,6 +134,8 @@ class Issuer:
         actor: str = "system",
     ) -> IssuedDocument:
         """Render, seal, store and register one document."""
+        if self._check_active is not None:
+            self._check_active()  # a disabled agency issues nothing
         req_hash = request_digest(template, data, lang, level)
         tpl = self._templates.get(template)
         tpl.validate(data)  # bad data never takes a claim

@@ -15,7 +15,9 @@ from storage._db import read_tx, write_tx
 from storage.models import api_keys
 
 #: every role a key can carry
-ROLES = frozenset({"issuer", "auditor", "admin"})
+ROLES = frozenset({"issuer", "auditor", "admin", "platform"})
+#: roles an agency admin may give (platform keys come from `edoc platform-key` only)
+AGENCY_ROLES = frozenset({"issuer", "auditor", "admin"})
 SECRET_PREFIX = "edoc_"
 _SECRET_RE = re.compile(r"edoc_[A-Za-z0-9_-]{43}")
 

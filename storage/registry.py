@@ -176,6 +176,20 @@ class Registry:
 
         return AuditLog(self._engine)
 
+    @cached_property
+    def agencies(self):
+        """The agencies this registry serves (:class:`storage.agencies.Agencies`)."""
+        from storage.agencies import Agencies
+
+        return Agencies(self._engine)
+
+    @cached_property
+    def agency_audit(self):
+        """Each agency's audit chain and the platform checkpoints (:mod:`storage.agency_audit`)."""
+        from storage.agency_audit import AgencyAudit
+
+        return AgencyAudit(self._engine)
+
     # -- documents -------------------------------------------------------------------
 
     def record_issued(
