@@ -29,7 +29,7 @@ from storage.audit import AuditBatcher
 from . import errors
 from .limits import BodyLimitMiddleware, CpuSlots, RateLimiter, WorkerBalance, WorkerLoads
 from .metrics import Metrics, MetricsMiddleware
-from .routes import audit, documents, health, keys, pki, revocation, tsa, verify
+from .routes import agencies, audit, documents, health, keys, pki, revocation, tsa, verify
 from .state import ServiceState
 
 log = logging.getLogger("api")
@@ -49,9 +49,22 @@ def check_ready(home: Home) -> None:
     home.registry()  # reachable, schema migrated
     home.store()
     home.templates()
-    home.issuer()
+    home.issuer()  # also upgrades a single-agency home in place (edoc/agencies/upgrade.py)
+    check_agencies(home)
     home.revocation()  # CRL/OCSP service (None for an imported seal)
     warm_up()  # fonts and the Thai dictionary, once per process, not in the first request
+
+
+def check_agencies(home: Home) -> None:
+    """Open every active agency's seal key now (one that waits for its certificate is skipped)."""
+    from edoc.agencies.runtime import SealNotReady
+
+    for record in home.registry().agencies.list():
+        if record.active:
+            try:
+                home.sealer(agency=record.id)
+            except SealNotReady:
+                log.warning("agency %s has no seal certificate yet; it cannot issue", record.id)
 
 
 def _pages(app: FastAPI) -> None:
@@ -135,8 +148,9 @@ def create_app(
     )
     app.state.edoc = state
     errors.install(app)
-    for module in (documents, verify, audit, keys, tsa, pki, health):
+    for module in (documents, verify, audit, keys, agencies, tsa, pki, health):
         app.include_router(module.router)
+    app.include_router(audit.platform_router)
     if state.revocation is not None:
         app.include_router(revocation.router)
     _pages(app)

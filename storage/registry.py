@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from storage import _apikeys
-from storage._apikeys import ROLES, ApiKey
+from storage._apikeys import AGENCY_ROLES, PLATFORM_AGENCY, ROLES, ApiKey
 from storage._base import check_key
 from storage._db import create_engine, read_tx, upgrade, write_tx
 from storage.audit import AuditEvent, append_in
@@ -38,7 +38,7 @@ from storage.models import document_versions, documents, idempotency_claims
 if TYPE_CHECKING:
     from storage.audit import AuditLog  # noqa: F401 - the cached property's type
 
-__all__ = ["ROLES", "ApiKey", "DocumentRecord", "DocumentVersion", "IdempotencyClaim", "Registry"]
+__all__ = ["AGENCY_ROLES", "PLATFORM_AGENCY", "ROLES", "ApiKey", "DocumentRecord", "DocumentVersion", "IdempotencyClaim", "Registry"]
 
 Status = Literal["issued", "revoked"]
 VersionKind = Literal["issued", "archive-renewal"]

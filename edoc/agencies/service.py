@@ -17,13 +17,11 @@ from pathlib import Path
 
 from storage.agencies import AgencyNotFound, AgencyRecord, valid_agency_id
 from storage.audit import AuditEvent
-from storage.registry import ApiKey
+from storage.registry import PLATFORM_AGENCY, ApiKey
 
 from ..errors import ConfigurationError, EdocError, NotFound
 from . import seal as sealfiles
 
-#: the ``agency`` of platform keys: never a valid agency id, so it names no agency's data
-PLATFORM_AGENCY = "_platform"
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 _LOGO_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 MAX_LOGO_BYTES = 512 * 1024

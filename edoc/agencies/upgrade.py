@@ -77,10 +77,12 @@ def upgrade(home, *, actor: str = "system:upgrade") -> UpgradeResult:
             seal_key_source=s.seal_key_source, seal_key_label=s.pkcs11_seal_key_label,
             address_th=s.agency_address_th, address_en=s.agency_address_en,
         )
+        # an existing home's trail records the upgrade; a fresh one starts as a platform
+        existing = registry.audit.head()[0] > 0 or registry.count() > 0
+        event = AuditEvent("platform.upgraded", actor=actor, agency=s.agency_id, subject=s.agency_id,
+                           details={"schema_from": before, "entries_linked": linked}) if existing else None
         try:
-            registry.agencies.add(record, audit=AuditEvent(
-                "platform.upgraded", actor=actor, agency=s.agency_id, subject=s.agency_id,
-                details={"schema_from": before, "entries_linked": linked}))
+            registry.agencies.add(record, audit=event)
             created = s.agency_id
         except AgencyExists:
             pass  # another process upgraded at the same moment

@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 
-from storage.registry import ROLES, ApiKey
+from storage.registry import AGENCY_ROLES, ApiKey
 
 from ._common import EXIT_OK, open_home
 
@@ -14,7 +14,7 @@ def register_keys(keys) -> None:
     """Add the API key commands to the ``edoc keys`` group."""
     c = keys.add_parser("create", help="create an API key; its secret is printed once")
     c.add_argument("--agency", help="agency the key acts for (default: this home's agency_id)")
-    c.add_argument("--role", action="append", required=True, choices=sorted(ROLES),
+    c.add_argument("--role", action="append", required=True, choices=sorted(AGENCY_ROLES),
                    help="a role of the key (repeat for several)")
     c.add_argument("--label", default="", help="who holds the key, for people")
     c.add_argument("--json", action="store_true", help="print the key and secret as JSON")
