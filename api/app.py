@@ -91,7 +91,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
         # several workers may anchor the same head: harmless, the proof only gets stronger
         anchorer = AuditAnchorer(
-            state.registry.audit, state.home.timestamper(), interval=minutes * 60
+            state.registry.audit, state.home.timestamper(), interval=minutes * 60,
+            registry=state.registry,
         ).start()
     if state.freeze_heap:
         # What start-up built (keys, fonts, templates, caches) lives as long as the

@@ -241,6 +241,12 @@ class Home:
             from storage.registry import Registry
 
             self.__dict__["_registry"] = Registry.open(self.settings.effective_database_url)
+            # a home of the previous version becomes a platform on first use (edoc/agencies/upgrade.py)
+            registry = self.__dict__["_registry"]
+            if registry.agencies.find(self.settings.agency_id) is None:
+                from .agencies.upgrade import upgrade
+
+                upgrade(self)
         return self.__dict__["_registry"]
 
     def store(self):

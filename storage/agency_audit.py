@@ -121,9 +121,14 @@ class Checkpoint:
     token: bytes
 
     @property
+    def canonical_body(self) -> bytes:
+        """The body's canonical JSON (UTF-8): what the token's imprint is a digest of."""
+        return _canonical(self.body).encode()
+
+    @property
     def digest(self) -> bytes:
         """What the TSA token timestamps: SHA-256 of the body's canonical JSON."""
-        return hashlib.sha256(_canonical(self.body).encode()).digest()
+        return hashlib.sha256(self.canonical_body).digest()
 
 
 def _checkpoint(row) -> Checkpoint:
