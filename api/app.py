@@ -32,7 +32,7 @@ from .authfirst import AuthBeforeBody
 from .deps import current_key, optional_key
 from .limits import BodyLimitMiddleware, CpuSlots, RateLimiter, WorkerBalance, WorkerLoads
 from .metrics import Metrics, MetricsMiddleware
-from .routes import audit, docs, documents, health, keys, pki, revocation, tsa, verify
+from .routes import agencies, audit, batches, docs, documents, health, keys, pki, revocation, tsa, verify
 from .state import ServiceState
 
 log = logging.getLogger("api")
@@ -52,7 +52,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
         # several workers may anchor the same head: harmless, the proof only gets stronger
         anchorer = AuditAnchorer(
-            state.registry.audit, state.home.timestamper(), interval=minutes * 60
+            state.registry.audit, state.home.timestamper(), interval=minutes * 60,
+            registry=state.registry,
         ).start()
     if state.freeze_heap:
         # What start-up built (keys, fonts, templates, caches) lives as long as the
@@ -112,9 +113,9 @@ def create_app(
     )
     app.state.edoc = state
     errors.install(app)
-    for module in (documents, verify, audit, keys, tsa, pki, health, docs):
+    for module in (documents, verify, audit, keys, agencies, batches, tsa, pki, health, docs):
         app.include_router(module.router)
-    app.include_router(importlib.import_module("api.routes.batches").router)  # issue 19
+    app.include_router(audit.platform_router)
     if state.revocation is not None:
         app.include_router(revocation.router)
     app.include_router(pages.router)

@@ -133,13 +133,38 @@ def require_role(*roles: str):
     return check
 
 
+# Roles (a key acts within its own agency only; see README "Roles"):
+#   issuer   issues, reads and revokes its agency's documents
+#   auditor  reads its agency's documents and audit trail
+#   admin    its agency's API keys and settings (never another agency's; never documents)
+#   platform manages agencies; belongs to no agency, never reads documents or audit entries
 IssuerKey = Annotated[ApiKey, Depends(require_role("issuer"))]
 #: may read its own agency's documents (an admin alone may not: documents carry personal data)
 ReaderKey = Annotated[ApiKey, Depends(require_role("issuer", "auditor"))]
+#: reads its own agency's audit trail
 AuditorKey = Annotated[ApiKey, Depends(require_role("auditor", "admin"))]
+#: its own agency's keys and settings
 AdminKey = Annotated[ApiKey, Depends(require_role("admin"))]
+#: manages the platform's agencies (a distinct role, never the default)
+PlatformKey = Annotated[ApiKey, Depends(require_role("platform"))]
+#: an agency admin (its agency) or the platform (any agency): key management
+KeyManagerKey = Annotated[ApiKey, Depends(require_role("admin", "platform"))]
 
 
-def audit_scope(key: ApiKey) -> str | None:
-    """The one agency whose audit trail ``key`` may read, or None for an admin (every agency)."""
-    return None if "admin" in key.roles else key.agency
+def audit_scope(key: ApiKey) -> str:
+    """The one agency whose audit trail ``key`` may read: always its own."""
+    return key.agency
+
+
+def agency_scope(key: ApiKey, agency: str | None) -> str | None:
+    """The agency ``key`` acts on when it names ``agency``: its own, or NotFound for another.
+
+    A platform key may name any agency (None: every agency).
+    """
+    from edoc.errors import NotFound
+
+    if "platform" in key.roles:
+        return agency
+    if agency is not None and agency != key.agency:
+        raise NotFound(f"no agency {agency!r}")  # as for a missing one: ids cannot be probed
+    return key.agency

@@ -163,6 +163,10 @@ class AuditChainPublic(BaseModel):
     reason: str | None
     head_seq: int
     head_hash: str
+    agency: str | None = Field(default=None, description="The agency whose own chain this is "
+                               "(sequence numbers count that agency's entries); None: the platform chain.")
+    checkpoint: str | None = Field(default=None, description="The newest TSA-timestamped platform "
+                                   "checkpoint the head agrees with.")
 
 
 # -- errors (for the OpenAPI description) --------------------------------------------------

@@ -173,7 +173,7 @@ class CertificateDatabase:
     def state_token(self) -> tuple[int, ...]:
         """Changes whenever a revocation is recorded or a certificate is added or retired."""
         token = []
-        for path in (self._path, self.directory, self.directory / "retired"):
+        for path in (self._path, self.directory, self.directory / "retired", self.directory / "issued"):
             try:
                 token.append(path.stat().st_mtime_ns)
             except FileNotFoundError:
@@ -197,7 +197,9 @@ class CertificateDatabase:
     def _scan(self) -> dict[tuple[str, int], x509.Certificate]:
         cas = {label: self._ca_cert(label) for label in CRL_ISSUERS}
         found: dict[tuple[str, int], x509.Certificate] = {}
-        paths = [*self.directory.glob("*.pem"), *(self.directory / "retired").glob("*.pem")]
+        # issued/: copies of the certificates the CA gave the platform's agencies' seals
+        paths = [*self.directory.glob("*.pem"), *(self.directory / "retired").glob("*.pem"),
+                 *(self.directory / "issued").glob("*.pem")]
         for path in paths:
             if path.name.endswith(".key.pem"):
                 continue

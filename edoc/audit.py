@@ -104,8 +104,9 @@ def check_signed_export(data: bytes, signature: bytes, *, policy: TrustPolicy) -
 class AuditAnchorer:
     """Anchors the audit head every ``interval`` seconds in a daemon thread (for ``edoc serve``)."""
 
-    def __init__(self, audit: AuditLog, timestamper: TimeStamper, *, interval: float):
+    def __init__(self, audit: AuditLog, timestamper: TimeStamper, *, interval: float, registry=None):
         self._audit, self._timestamper, self._interval = audit, timestamper, interval
+        self._registry = registry  # with it, also checkpoint every agency's chain (edoc/agencies/audit.py)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="audit-anchor", daemon=True)
 
@@ -123,5 +124,9 @@ class AuditAnchorer:
         while not self._stop.wait(self._interval):
             try:
                 anchor_audit(self._audit, self._timestamper)
+                if self._registry is not None:
+                    from .agencies.audit import checkpoint
+
+                    checkpoint(self._registry, self._timestamper)
             except Exception:  # keep anchoring later; the log itself is unaffected
                 log.exception("could not anchor the audit log")

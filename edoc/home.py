@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -199,19 +198,19 @@ class Home:
             content_timestamp=SealSettings.content_timestamp,
         )
 
-    def sealer(self, level: str | None = None) -> Sealer:
-        """A sealer at ``level`` (default: the configured level)."""
+    def sealer(self, level: str | None = None, agency: str | None = None) -> Sealer:
+        """A sealer at ``level`` (default: the agency's level, else the configured one) with
+        ``agency``'s seal key and certificate (default: the home's first agency)."""
+        return self._agency_state(agency or self.settings.agency_id).sealer(level)
+
+    def build_sealer(self, level: str | None, *, signer, seal_cert) -> Sealer:
+        """A new sealer at ``level`` for one seal key (agencies cache theirs)."""
         settings = self.seal_settings(level)
-        cache = self.__dict__.setdefault("_sealers", {})
-        if settings.level not in cache:
-            timestamper = self.timestamper() if settings.level != "B-B" else None
-            vc = None
-            if settings.level in ("B-LT", "B-LTA"):
-                vc = self.validation_data(sealing=True) or self.trust_policy().validation_context
-            cache[settings.level] = Sealer(
-                settings, signer=self.seal_signer, timestamper=timestamper, validation_context=vc
-            )
-        return cache[settings.level]
+        timestamper = self.timestamper() if settings.level != "B-B" else None
+        vc = None
+        if settings.level in ("B-LT", "B-LTA"):
+            vc = self.validation_data(sealing=True, seal_cert=seal_cert) or self.trust_policy().validation_context
+        return Sealer(settings, signer=signer, timestamper=timestamper, validation_context=vc)
 
     def issue_credential(self, role: str, *, public_key=None, why: str = "new keys are stored encrypted"):
         """Have the built-in CA certify a new ``role`` key (rollover; ``public_key`` for an HSM key)."""
@@ -243,6 +242,11 @@ class Home:
 
             registry = Registry.open(self.settings.effective_database_url)
             self.__dict__["_registry"] = registry
+            # a home of the previous version becomes a platform on first use (edoc/agencies/upgrade.py)
+            if registry.agencies.find(self.settings.agency_id) is None:
+                from .agencies.upgrade import upgrade
+
+                upgrade(self)
             _bind_older_documents(registry, self.store)
         return self.__dict__["_registry"]
 
@@ -252,18 +256,28 @@ class Home:
             self.__dict__["_store"] = _open_store(self.settings)
         return self.__dict__["_store"]
 
-    def templates(self):
-        """Built-in templates plus the agency's own from ``templates/`` in the home."""
-        if "_templates" not in self.__dict__:
+    def templates(self, agency: str | None = None):
+        """Built-in templates plus the agency's own (``templates/`` in the home for the first one)."""
+        if agency is not None and agency != self.settings.agency_id:
+            return self._agency_state(agency).templates()
+        return self._agency_state(self.settings.agency_id).templates()
+
+    def builtin_and(self, folder: Path):
+        """The built-in templates plus those in ``folder`` (loaded once per folder)."""
+        cache = self.__dict__.setdefault("_template_dirs", {})
+        if folder not in cache:
             from .templates import BUILTIN_DIR, TemplateLibrary
 
-            self.__dict__["_templates"] = TemplateLibrary.from_dirs(
-                BUILTIN_DIR, self.settings.templates_dir
-            )
-        return self.__dict__["_templates"]
+            cache[folder] = TemplateLibrary.from_dirs(BUILTIN_DIR, folder)
+        return cache[folder]
 
-    def agency(self):
-        """The issuing agency as documents show it."""
+    def agency(self, agency: str | None = None):
+        """The issuing agency as documents show it (default: the home's first agency)."""
+
+        return self._agency_state(agency or self.settings.agency_id).branding()
+
+    def settings_branding(self):
+        """The first agency as the settings describe it (what an upgrade records)."""
         from .render import Agency
 
         s = self.settings
@@ -275,6 +289,54 @@ class Home:
             address_en=s.agency_address_en,
         )
 
+    # -- the platform's agencies (edoc/agencies) ------------------------------------
+
+    def agency_record(self, agency: str | None = None):
+        """The registry's record of ``agency`` (default: the first); NotFound for an unknown one.
+
+        The first agency's record is written on first use of an upgraded home.
+        """
+        from .agencies import known_agency
+
+        agency = agency or self.settings.agency_id
+        registry = self.registry()
+        if agency == self.settings.agency_id and registry.agencies.find(agency) is None:
+            from .agencies.upgrade import upgrade
+
+            upgrade(self)
+        return known_agency(registry, agency)
+
+    def agency_templates_dir(self, record) -> Path:
+        """Where ``record``'s own templates live."""
+        if record.seal_dir == "pki":
+            return self.settings.templates_dir
+        return self.path / record.seal_dir / "templates"
+
+    #: how long an agency's cached collaborators are used before its record is read again
+    AGENCY_RECHECK_SECONDS = 2.0
+
+    def _agency_state(self, agency: str):
+        import time
+
+        from .agencies.runtime import AgencyState
+
+        states = self.__dict__.setdefault("_agency_states", {})
+        cached = states.get(agency)
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < self.AGENCY_RECHECK_SECONDS:
+            return cached[0]
+        record = self.agency_record(agency)
+        state = cached[0] if cached is not None else None
+        if state is None or not state.current(record):
+            state = AgencyState(self, record)
+        states[agency] = (state, now)
+        return state
+
+    def forget_agency(self, agency: str) -> None:
+        """Drop what is cached for ``agency`` (after its key, certificate or settings changed)."""
+        self.__dict__.setdefault("_agency_states", {}).pop(agency, None)
+        self.__dict__.setdefault("_template_dirs", {}).clear()
+
     def holder_link_key(self) -> bytes:
         """The secret that derives holders' download tokens (created on first use)."""
         from certs.keys import create_private_file_once
@@ -283,25 +345,9 @@ class Home:
             self.path / "secrets" / "holder-link-key", secrets.token_bytes(32)
         )
 
-    def issuer(self):
-        """The issuance workflow for this home's agency."""
-        if "_issuer" not in self.__dict__:
-            from .issuance import Issuer
-
-            s = self.settings
-            self.__dict__["_issuer"] = Issuer(
-                agency_id=s.agency_id,
-                agency=self.agency(),
-                templates=self.templates(),
-                sealer_for=self.sealer,
-                store=self.store(),
-                registry=self.registry(),
-                public_base_url=s.public_base_url,
-                holder_link_key=self.holder_link_key(),
-                holder_link_lifetime=timedelta(days=s.holder_link_days),
-                claim_timeout=timedelta(seconds=s.idempotency_claim_seconds),
-            )
-        return self.__dict__["_issuer"]
+    def issuer(self, agency: str | None = None):
+        """The issuance workflow for ``agency`` (default: the home's first agency)."""
+        return self._agency_state(agency or self.settings.agency_id).issuer()
 
     def trust_policy(self) -> TrustPolicy:
         """What this installation's verifier trusts: its anchors, and its own CA's word on
@@ -330,7 +376,7 @@ class Home:
             self.__dict__["_revocation"] = service
         return self.__dict__["_revocation"]
 
-    def validation_data(self, *, sealing: bool = False):
+    def validation_data(self, *, sealing: bool = False, seal_cert=None):
         """Validation contexts with the built-in CA's revocation data (None without one).
 
         For sealing, OCSP answers cover the seal and the built-in TSA; for archive
@@ -345,7 +391,7 @@ class Home:
         if sealing:
             def certificates():
                 pki = self.pki
-                return [pki.seal.cert] + ([pki.tsa.cert] if pki.tsa is not None else [])
+                return [seal_cert or pki.seal.cert] + ([pki.tsa.cert] if pki.tsa is not None else [])
         return ValidationData(
             revocation=revocation,
             policy=self.trust_policy(),

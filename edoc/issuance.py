@@ -111,6 +111,7 @@ class Issuer:
         holder_link_lifetime: timedelta = timedelta(days=90),
         claim_timeout: timedelta = timedelta(seconds=30),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        check_active: Callable[[], None] | None = None,
     ):
         self.agency_id = agency_id
         self._agency = agency
@@ -122,6 +123,7 @@ class Issuer:
         self.holder_links = HolderLinks(holder_link_key, holder_link_lifetime)
         self._claim_timeout = claim_timeout
         self._clock = clock
+        self._check_active = check_active
 
     def verify_url(self, doc_id: str) -> str:
         """The public verification page of a document (what its QR code encodes)."""
@@ -157,6 +159,8 @@ class Issuer:
         idempotency keys: another key of the agency reusing one issues its own
         document, and learns nothing about the first (no conflict, no replay).
         """
+        if self._check_active is not None:
+            self._check_active()  # a disabled agency issues nothing
         req_hash = request_digest(template, data, lang, level)
         tpl = self._templates.get(template)
         tpl.validate(data)  # bad data never takes a claim

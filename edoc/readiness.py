@@ -7,8 +7,12 @@ traceback in a worker) and by ``api.app.create_app`` in every worker.
 
 from __future__ import annotations
 
+import logging
+
 from .home import Home
 from .render import warm_up
+
+log = logging.getLogger(__name__)
 
 
 def check_ready(home: Home) -> None:
@@ -21,6 +25,19 @@ def check_ready(home: Home) -> None:
     home.registry()  # reachable, schema migrated
     home.store()
     home.templates()
-    home.issuer()
+    home.issuer()  # also upgrades a single-agency home in place (edoc/agencies/upgrade.py)
+    check_agencies(home)
     home.revocation()  # CRL/OCSP service (None for an imported seal)
     warm_up()  # fonts and the Thai dictionary, once per process, not in the first request
+
+
+def check_agencies(home: Home) -> None:
+    """Open every active agency's seal key now (one that waits for its certificate is skipped)."""
+    from .agencies.runtime import SealNotReady
+
+    for record in home.registry().agencies.list():
+        if record.active:
+            try:
+                home.sealer(agency=record.id)
+            except SealNotReady:
+                log.warning("agency %s has no seal certificate yet; it cannot issue", record.id)

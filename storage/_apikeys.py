@@ -15,7 +15,11 @@ from storage._db import read_tx, write_tx
 from storage.models import api_keys
 
 #: every role a key can carry
-ROLES = frozenset({"issuer", "auditor", "admin", "metrics"})  # metrics: may read /metrics only
+ROLES = frozenset({"issuer", "auditor", "admin", "platform", "metrics"})  # metrics: may read /metrics only
+#: roles an agency admin may give (platform keys come from `edoc platform-key` only)
+AGENCY_ROLES = frozenset({"issuer", "auditor", "admin", "metrics"})
+#: the ``agency`` of platform keys: never a valid agency id, so it names no agency's data
+PLATFORM_AGENCY = "_platform"
 SECRET_PREFIX = "edoc_"
 _SECRET_RE = re.compile(r"edoc_[A-Za-z0-9_-]{43}")
 
@@ -66,6 +70,10 @@ def create(engine: Engine, *, agency: str, roles: set[str], label: str) -> tuple
         raise ValueError(f"unknown roles {sorted(unknown)}; choose from {sorted(ROLES)}")
     if not agency:
         raise ValueError("an API key belongs to an agency")
+    if ("platform" in wanted) != (agency == PLATFORM_AGENCY) or ("platform" in wanted and len(wanted) > 1):
+        # the platform role is a key of its own: never an agency's, never with another role
+        raise ValueError("the platform role is given alone, to a platform key (agency "
+                         f"{PLATFORM_AGENCY!r}), never to an agency's key")
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         id="ak_" + secrets.token_hex(8),

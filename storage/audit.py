@@ -30,6 +30,7 @@ from typing import IO, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from storage import agency_audit
 from storage._db import read_tx, write_tx
 from storage.models import audit_anchors, audit_entries, audit_head
 
@@ -225,6 +226,7 @@ def append_all_in(conn, records: list[AuditEvent]) -> list[AuditEntry]:
         prev_hash = entry.hash
     conn.execute(_INSERT_ENTRY, rows)
     conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev_hash})
+    agency_audit.link_in(conn, entries)  # each agency's own chain, in the same transaction
     return entries
 
 

@@ -182,6 +182,54 @@ batch_rows = sa.Table(
         "state IN ('queued', 'issued', 'failed', 'invalid', 'cancelled')", name="state"
     ),
     sa.Index(None, "batch_id", "state"),
+# The agencies a platform serves (migration 0005). The seal's key and certificate live in
+# files (``seal_dir`` in the home) or a PKCS#11 token (``seal_key_label``); branding is
+# what documents and the public page show.
+agencies = sa.Table(
+    "agencies",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name_th", sa.Text, nullable=False),
+    sa.Column("name_en", sa.Text, nullable=False),
+    sa.Column("address_th", sa.Text, nullable=True),
+    sa.Column("address_en", sa.Text, nullable=True),
+    sa.Column("contact", sa.Text, nullable=True),
+    sa.Column("logo", sa.LargeBinary, nullable=True),
+    sa.Column("signing_level", sa.String(16), nullable=True),
+    sa.Column("seal_dir", sa.String(255), nullable=False),
+    sa.Column("seal_key_source", sa.String(16), nullable=False),
+    sa.Column("seal_key_label", sa.String(255), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("disabled_at", UTCDateTime, nullable=True),
+    sa.CheckConstraint("status IN ('active', 'disabled')", name="status"),
+    sa.CheckConstraint("seal_key_source IN ('file', 'pkcs11')", name="seal_key_source"),
+)
+
+# Each agency's own audit chain: one link per entry of that agency, chaining the
+# entry's hash to the agency's previous link, so its auditors check it alone.
+agency_audit_links = sa.Table(
+    "agency_audit_links",
+    metadata,
+    sa.Column("agency", sa.String(64), primary_key=True),
+    sa.Column("aseq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("entry_hash", sa.String(64), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# Platform-wide checkpoints: the global head and every agency's chain head at one
+# moment, timestamped by the TSA, so no agency's history is rewritten unseen.
+audit_checkpoints = sa.Table(
+    "audit_checkpoints",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("token", sa.LargeBinary, nullable=False),
+    sa.Index(None, "seq"),
 )
 
 #: every table in the order rows can be inserted (parents first)

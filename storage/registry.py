@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from storage import _apikeys, _bindings
-from storage._apikeys import ROLES, ApiKey
+from storage._apikeys import AGENCY_ROLES, PLATFORM_AGENCY, ROLES, ApiKey
 from storage._base import check_key
 from storage._bindings import BoundSeal, SealBinding
 from storage._db import create_engine, read_tx, upgrade, write_tx
@@ -37,8 +37,8 @@ from storage.errors import ApiKeyNotFound, Conflict, DocumentNotFound
 from storage.models import document_versions, documents, idempotency_claims
 
 __all__ = [
-    "ROLES", "ApiKey", "BoundSeal", "DocumentRecord", "DocumentVersion", "IdempotencyClaim",
-    "Registry", "SealBinding",
+    "AGENCY_ROLES", "PLATFORM_AGENCY", "ROLES", "ApiKey", "BoundSeal", "DocumentRecord",
+    "DocumentVersion", "IdempotencyClaim", "Registry", "SealBinding",
 ]
 
 Status = Literal["issued", "revoked"]
@@ -176,6 +176,20 @@ class Registry:
     def audit(self) -> AuditLog:
         """The hash-chained audit log kept in the same database."""
         return AuditLog(self._engine)
+
+    @cached_property
+    def agencies(self):
+        """The agencies this registry serves (:class:`storage.agencies.Agencies`)."""
+        from storage.agencies import Agencies
+
+        return Agencies(self._engine)
+
+    @cached_property
+    def agency_audit(self):
+        """Each agency's audit chain and the platform checkpoints (:mod:`storage.agency_audit`)."""
+        from storage.agency_audit import AgencyAudit
+
+        return AgencyAudit(self._engine)
 
     # -- documents -------------------------------------------------------------------
 

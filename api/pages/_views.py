@@ -85,8 +85,15 @@ class Directory:
     document_types: Callable[[str, str], tuple[str, str | None] | None] = lambda name, lang: None
     """``(template, lang)`` → ``(title, its language)``, or None for an unknown template."""
 
+    agency_names: Callable[[str], tuple[str, str] | None] = lambda code: None
+    """An agency of the platform → its ``(Thai name, English name)``, or None for an unknown code."""
+
     def agency_name(self, code: str | None, lang: str) -> str:
-        """The agency's name in ``lang``; another agency's code as it is."""
+        """The agency's name in ``lang``; an unknown agency's code as it is."""
+        if code is not None:
+            names = self.agency_names(code)
+            if names is not None:
+                return names[0] if lang == "th" else names[1]
         if code == self.agency_id or code is None:
             return self.name_th if lang == "th" else self.name_en
         return code

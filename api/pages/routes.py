@@ -150,6 +150,11 @@ def _document_type(home, template: str, lang: str) -> tuple[str, str | None] | N
     return None
 
 
+def _agency_names(home, code: str) -> tuple[str, str] | None:
+    record = home.registry().agencies.find(code)
+    return None if record is None else (record.name_th, record.name_en)
+
+
 def _directory(home) -> Directory:
     s = home.settings
     return Directory(
@@ -157,7 +162,19 @@ def _directory(home) -> Directory:
         name_th=s.agency_name_th,
         name_en=s.agency_name_en,
         document_types=lambda template, lang: _document_type(home, template, lang),
+        agency_names=lambda code: _agency_names(home, code),
     )
+
+
+def _agency_logo(request: Request, home, code: str | None) -> str | None:
+    """The URL of the issuing agency's logo, when it has one."""
+    if code is None:
+        return None
+    record = home.registry().agencies.find(code)
+    if record is None or record.logo is None:
+        return None
+    root = request.scope.get("root_path", "")
+    return f"{root}/agency/{quote(code, safe='')}/logo"
 
 
 def _render(
@@ -205,7 +222,9 @@ def _render(
         max_bytes=limit,
         size_hint=t["size_hint"].format(mb=_megabytes(limit)),
         too_large=t["too_large"].format(mb=_megabytes(limit)),
-        agency_name=directory.agency_name(None, lang),
+        # a document's page shows its own agency's name and logo, never another's
+        agency_name=directory.agency_name(record.agency if record is not None else None, lang),
+        agency_logo=_agency_logo(request, home, record.agency if record is not None else None),
         asset=lambda name: _asset_url(request, name),
         status_url=status_url,
     )

@@ -1,4 +1,9 @@
-"""``/v1/audit``: the hash-chained audit trail, for auditors (their agency) and admins (all)."""
+"""``/v1/audit``: the hash-chained audit trail, for auditors and admins of one agency (their own).
+
+``/v1/audit/verify`` checks the agency's own chain (its entries and links alone);
+``/v1/platform/audit/verify`` checks the platform-wide chain and its checkpoints
+(platform keys: hashes only, no entry is shown).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ..deps import AuditorKey, RegistryDep, audit_scope
+from edoc.errors import NotFound
+
+from ..deps import AuditorKey, PlatformKey, RegistryDep, audit_scope
 from ..errors import PermissionDenied
 from ..models import MAX_SEQ, AuditChainPublic, AuditEntryPublic, AuditPage, problems
 
@@ -34,10 +41,9 @@ def audit_entries(
 ) -> AuditPage:
     """Audit entries in chain order: issuance, downloads, verification, revocation, key events."""
     scope = audit_scope(key)
-    if scope is not None:
-        if agency is not None and agency != scope:
-            raise PermissionDenied(f"key {key.id} may read the audit trail of agency {scope!r} only")
-        agency = scope
+    if agency is not None and agency != scope:
+        raise NotFound(f"no agency {agency!r}")  # another agency's trail is answered like a missing one
+    agency = scope
     entries = registry.audit.entries(since=_utc(since), until=_utc(until), agency=agency, event=event,
                                      limit=limit, after_seq=after_seq)
     return AuditPage(
@@ -48,7 +54,22 @@ def audit_entries(
 
 @router.get("/verify", response_model=AuditChainPublic, responses=problems(401, 403))
 def audit_chain(key: AuditorKey, registry: RegistryDep) -> AuditChainPublic:
-    """Recompute the whole chain: whether any entry was changed, removed or reordered."""
+    """Recompute the agency's own chain: whether any of its entries was changed, removed or
+    reordered, and whether its head agrees with the newest platform checkpoint."""
+    report = registry.agency_audit.verify(audit_scope(key))
+    return AuditChainPublic(
+        ok=report.ok, checked=report.checked, first_broken_seq=report.first_broken,
+        reason=report.reason, head_seq=report.head_aseq, head_hash=report.head_hash,
+        agency=report.agency, checkpoint=report.checkpoint,
+    )
+
+
+platform_router = APIRouter(prefix="/v1/platform/audit", tags=["audit"])
+
+
+@platform_router.get("/verify", response_model=AuditChainPublic, responses=problems(401, 403))
+def platform_chain(key: PlatformKey, registry: RegistryDep) -> AuditChainPublic:
+    """Recompute the platform-wide chain (every agency's entries) against its anchors."""
     report = registry.audit.verify()
     return AuditChainPublic(
         ok=report.ok, checked=report.checked, first_broken_seq=report.first_broken_seq,

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "storage_cmds",
     "archive_cmds",
     "batch_cmds",
+    "agency_cmds",
 )
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import getpass
 import json
 
-from storage.registry import ROLES, ApiKey
+from storage.registry import AGENCY_ROLES, ApiKey
 
-from ..agencies import known_agencies, known_agency
+from ..agencies import known_agency
+from ..errors import NotFound
 from ._common import EXIT_OK, EXIT_USAGE, CliError, open_home
 
 
@@ -15,7 +16,7 @@ def register_keys(keys) -> None:
     """Add the API key commands to the ``edoc keys`` group."""
     c = keys.add_parser("create", help="create an API key; its secret is printed once")
     c.add_argument("--agency", help="agency the key acts for (default: this home's agency_id)")
-    c.add_argument("--role", action="append", required=True, choices=sorted(ROLES),
+    c.add_argument("--role", action="append", required=True, choices=sorted(AGENCY_ROLES),
                    help="a role of the key (repeat for several)")
     c.add_argument("--label", default="", help="who holds the key, for people")
     c.add_argument("--json", action="store_true", help="print the key and secret as JSON")
@@ -61,11 +62,14 @@ def _row(key: ApiKey) -> dict:
 def cmd_keys_create(args) -> int:
     home = open_home(args)
     agency = args.agency or home.settings.agency_id
-    if not known_agency(agency, home.settings):
-        known = ", ".join(known_agencies(home.settings))
-        raise CliError(f"unknown agency {agency!r}: this home serves {known} (setting agency_id); "
-                       "a key for another agency could never issue", EXIT_USAGE)
-    key, secret = create_key(home.registry(), agency=agency, roles=set(args.role), label=args.label,
+    registry = home.registry()
+    try:
+        known_agency(registry, agency)
+    except NotFound:
+        known = ", ".join(a.id for a in registry.agencies.list())
+        raise CliError(f"unknown agency {agency!r}: this home serves {known} (`edoc agency list`); "
+                       "a key for another agency could never issue", EXIT_USAGE) from None
+    key, secret = create_key(registry, agency=agency, roles=set(args.role), label=args.label,
                              actor=cli_actor())
     if args.json:
         print(json.dumps({**_row(key), "secret": secret}))

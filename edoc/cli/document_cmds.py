@@ -33,6 +33,7 @@ def register(sub) -> None:
     i.add_argument("--level", choices=LEVELS, help="PAdES level (default: template/agency)")
     i.add_argument("--out", help="also write the sealed PDF here")
     i.add_argument("--idempotency-key", help="retrying with the same key never issues twice")
+    i.add_argument("--agency", help="the issuing agency, sealed with its key (default: the home's first)")
     i.set_defaults(func=cmd_issue)
 
     r = sub.add_parser("revoke", help="revoke an issued document (it stays on record)")
@@ -86,7 +87,7 @@ def cmd_templates(args) -> int:
 
 def _load_data(args, home) -> tuple[dict, str | None]:
     if args.example:
-        tpl = home.templates().get(args.template)
+        tpl = home.templates(getattr(args, "agency", None)).get(args.template)
         lang = args.lang or tpl.languages[0]
         if lang not in tpl.examples:
             raise CliError(f"{tpl.name} has no {lang} example", EXIT_USAGE)
@@ -109,7 +110,7 @@ def _load_data(args, home) -> tuple[dict, str | None]:
 def cmd_issue(args) -> int:
     home = open_home(args)
     data, lang = _load_data(args, home)
-    issuer = home.issuer()
+    issuer = home.issuer(args.agency)
     doc = issuer.issue(
         args.template,
         data,

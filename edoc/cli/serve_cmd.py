@@ -108,7 +108,10 @@ def cmd_serve(args) -> int:
     check_ready(home)  # fails early on keys, TSA, registry, with a message
     secret = ensure_first_admin(home)
     if secret is not None:
-        print(f"first admin API key (shown this once, stored only hashed):\n  {secret}", flush=True)
+        print(f"first admin API key of agency {home.settings.agency_id} (its own keys and settings; "
+              f"shown this once, stored only hashed):\n  {secret}", flush=True)
+        print("to onboard more agencies: `edoc platform-key` makes a platform key; "
+              "see README \"Onboard an agency\"", flush=True)
     s = home.settings
     print(f"edoc serving on http://{s.host}:{s.port} (public URL {s.public_base_url}, "
           f"{s.workers} worker{'s' if s.workers != 1 else ''})", flush=True)

@@ -63,7 +63,15 @@ def _jsonable(value):
 def cmd_doctor(args) -> int:
     from storage.maintenance import doctor
 
+    from ..agencies.upgrade import pending
+
     home = open_home(args)
+    todo = pending(home)  # read before anything migrates the registry
+    if todo:
+        for item in todo:
+            print(f"upgrade needed: {item}")
+        print("run `edoc upgrade` (or start `edoc serve`, which upgrades on first start)")
+        return EXIT_FAIL
     report = doctor(home.store(), home.registry(), check_contents=not args.quick)
     if args.json:
         print(json.dumps({"ok": report.ok, **_jsonable(report)}, indent=2, ensure_ascii=False))
@@ -142,6 +150,11 @@ def cmd_audit_anchor(args) -> int:
         print("nothing to anchor: the head is already anchored (or the log is empty)")
     else:
         print(f"anchored entry {anchor.seq} ({anchor.head_hash}) at {anchor.at:%Y-%m-%d %H:%M:%S} UTC")
+    from ..agencies.audit import checkpoint
+
+    cp = checkpoint(home.registry(), home.timestamper())
+    if cp is not None:
+        print(f"checkpoint {cp.id}: {len(cp.body['agencies'])} agency chains at entry {cp.seq}")
     return EXIT_OK
 
 

@@ -29,7 +29,6 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from edoc.home import Home
-from edoc.issuance import Issuer
 from storage.registry import ApiKey, DocumentRecord
 
 AGENCY = "test-agency"
@@ -58,6 +57,8 @@ class Keys:
     admin: Credential
     other_issuer: Credential
     other_auditor: Credential
+    other_admin: Credential
+    platform: Credential
 
 
 @pytest.fixture
@@ -102,15 +103,34 @@ def add_key(home: Home, agency: str, *roles: str, label: str = "test") -> Creden
     return Credential(key, secret)
 
 
+def add_agency(home: Home, agency: str, name_en: str = "Other Agency", name_th: str = "หน่วยงานอื่น") -> None:
+    """Onboard ``agency`` onto the home's platform (its own seal from the built-in CA)."""
+    from edoc.agencies import AgencyService
+
+    if home.registry().agencies.find(agency) is None:
+        AgencyService(home, actor="test").add(agency, name_th=name_th, name_en=name_en)
+
+
+def add_platform_key(home: Home) -> Credential:
+    """A platform key (manages agencies; no agency's data)."""
+    from storage.registry import PLATFORM_AGENCY
+
+    key, secret = home.registry().create_api_key(agency=PLATFORM_AGENCY, roles={"platform"}, label="platform")
+    return Credential(key, secret)
+
+
 @pytest.fixture
 def keys(api_home) -> Keys:
-    """API keys of every role, for this agency and another one."""
+    """API keys of every role, for this agency and another one (both agencies of the platform)."""
+    add_agency(api_home, OTHER_AGENCY)
     return Keys(
         issuer=add_key(api_home, AGENCY, "issuer", label="issuer"),
         auditor=add_key(api_home, AGENCY, "auditor", label="auditor"),
         admin=add_key(api_home, AGENCY, "admin", label="admin"),
         other_issuer=add_key(api_home, OTHER_AGENCY, "issuer", label="other issuer"),
         other_auditor=add_key(api_home, OTHER_AGENCY, "auditor", label="other auditor"),
+        other_admin=add_key(api_home, OTHER_AGENCY, "admin", label="other admin"),
+        platform=add_platform_key(api_home),
     )
 
 
@@ -146,17 +166,9 @@ def document(issue) -> dict[str, Any]:
 
 @pytest.fixture
 def other_agency_document(api_home) -> DocumentRecord:
-    """A document of ``other-agency``, as its own service sharing this registry would issue it."""
-    issuer = Issuer(
-        agency_id=OTHER_AGENCY,
-        agency=api_home.agency(),
-        templates=api_home.templates(),
-        sealer_for=api_home.sealer,
-        store=api_home.store(),
-        registry=api_home.registry(),
-        public_base_url=api_home.settings.public_base_url,
-        holder_link_key=api_home.holder_link_key(),
-    )
+    """A document of ``other-agency``, another agency of the same platform, sealed with its own key."""
+    add_agency(api_home, OTHER_AGENCY)
+    issuer = api_home.issuer(OTHER_AGENCY)
     return issuer.issue("certificate", example_data(api_home, "certificate", "en"), lang="en").record
 
 

@@ -1,4 +1,4 @@
-"""The audit trail over HTTP: auditors see their agency's events, admins every agency's."""
+"""The audit trail over HTTP: auditors and admins see their own agency's events, nobody every agency's."""
 
 from __future__ import annotations
 
@@ -44,21 +44,25 @@ def test_auditor_sees_every_event_of_its_agency(client, keys, history):
 
 def test_auditor_of_another_agency_sees_only_its_own(client, keys, history):
     r = client.get("/v1/audit", headers=keys.other_auditor.headers)
-    assert _events(r) == [("document.issued", OTHER_AGENCY)]
+    assert _events(r) == [("agency.created", OTHER_AGENCY), ("apikey.created", OTHER_AGENCY),
+                          ("document.issued", OTHER_AGENCY)]
 
 
 def test_auditor_may_not_ask_for_another_agency(client, keys, history):
     r = client.get("/v1/audit", params={"agency": OTHER_AGENCY}, headers=keys.auditor.headers)
-    assert r.status_code == 403
+    assert r.status_code == 404  # like a missing agency
     assert r.headers["content-type"] == "application/problem+json"
 
 
-def test_admin_sees_every_agency_and_filters(client, keys, history):
+def test_admin_sees_its_own_agency_only(client, keys, history):
+    # issue 17, finding 3: an agency admin is no platform admin
     everything = _events(client.get("/v1/audit", headers=keys.admin.headers))
-    assert ("document.issued", OTHER_AGENCY) in everything
     assert ("document.issued", AGENCY) in everything
-    other = _events(client.get("/v1/audit", params={"agency": OTHER_AGENCY}, headers=keys.admin.headers))
-    assert other == [("document.issued", OTHER_AGENCY)]
+    assert {agency for _, agency in everything} == {AGENCY}
+    r = client.get("/v1/audit", params={"agency": OTHER_AGENCY}, headers=keys.admin.headers)
+    assert r.status_code == 404
+    # the platform role reads no entry at all (they concern documents)
+    assert client.get("/v1/audit", headers=keys.platform.headers).status_code == 403
 
 
 def test_filter_by_event_and_time(client, keys, history):
@@ -98,4 +102,8 @@ def test_trail_needs_a_key(client):
 def test_chain_verifies(client, keys, history):
     r = client.get("/v1/audit/verify", headers=keys.auditor.headers)
     assert r.status_code == 200
-    assert r.json()["ok"] is True and r.json()["checked"] >= 6
+    # the agency's own chain: its five entries, checked without the other agency's
+    assert r.json()["ok"] is True and r.json()["checked"] == 5 and r.json()["agency"] == AGENCY
+    everything = client.get("/v1/platform/audit/verify", headers=keys.platform.headers)
+    assert everything.json()["ok"] is True and everything.json()["checked"] >= 8
+    assert client.get("/v1/platform/audit/verify", headers=keys.admin.headers).status_code == 403

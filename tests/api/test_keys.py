@@ -28,10 +28,16 @@ def test_admin_creates_a_key_that_works_at_once(client, keys, api_home):
 def test_secrets_are_never_listed(client, keys):
     r = client.get("/v1/keys", headers=keys.admin.headers)
     assert r.status_code == 200
-    assert {k["id"] for k in r.json()} >= {keys.issuer.key.id, keys.other_issuer.key.id}
+    # an agency admin lists its own agency's keys only (issue 17, finding 3)
+    assert keys.issuer.key.id in {k["id"] for k in r.json()}
+    assert {k["agency"] for k in r.json()} == {AGENCY}
     assert all("secret" not in k for k in r.json())
     assert keys.issuer.secret not in r.text
-    only_other = client.get("/v1/keys", params={"agency": OTHER_AGENCY}, headers=keys.admin.headers).json()
+    other = client.get("/v1/keys", params={"agency": OTHER_AGENCY}, headers=keys.admin.headers)
+    assert other.status_code == 404
+    everything = client.get("/v1/keys", headers=keys.platform.headers).json()
+    assert {k["id"] for k in everything} >= {keys.issuer.key.id, keys.other_issuer.key.id}
+    only_other = client.get("/v1/keys", params={"agency": OTHER_AGENCY}, headers=keys.platform.headers).json()
     assert {k["agency"] for k in only_other} == {OTHER_AGENCY}
 
 
@@ -60,6 +66,27 @@ def test_only_admins_manage_keys(client, keys, role):
     assert r.status_code == 403
     assert "admin" in r.json()["detail"]
     assert client.post(f"/v1/keys/{keys.admin.key.id}/revoke", headers=headers).status_code == 403
+
+
+def test_an_agency_admin_acts_within_its_own_agency_only(client, keys):
+    # issue 17, finding 3: an admin of agency B creates no key for A, revokes none of A's
+    r = client.post("/v1/keys", json={"agency": AGENCY, "roles": ["issuer"]}, headers=keys.other_admin.headers)
+    assert r.status_code == 404
+    r = client.post(f"/v1/keys/{keys.issuer.key.id}/revoke", headers=keys.other_admin.headers)
+    assert r.status_code == 404
+    assert client.get("/v1/documents", headers=keys.issuer.headers).status_code == 200
+    mine = client.post("/v1/keys", json={"agency": OTHER_AGENCY, "roles": ["issuer"]},
+                       headers=keys.other_admin.headers)
+    assert mine.status_code == 201 and mine.json()["agency"] == OTHER_AGENCY
+
+
+def test_a_platform_key_creates_admin_keys_only(client, keys):
+    r = client.post("/v1/keys", json={"agency": OTHER_AGENCY, "roles": ["admin"]}, headers=keys.platform.headers)
+    assert r.status_code == 201
+    r = client.post("/v1/keys", json={"agency": OTHER_AGENCY, "roles": ["issuer"]}, headers=keys.platform.headers)
+    assert r.status_code == 403
+    r = client.post("/v1/keys", json={"agency": "no-such-agency", "roles": ["admin"]}, headers=keys.platform.headers)
+    assert r.status_code == 404
 
 
 def test_key_management_needs_a_key(client):
