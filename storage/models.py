@@ -182,6 +182,8 @@ batch_rows = sa.Table(
         "state IN ('queued', 'issued', 'failed', 'invalid', 'cancelled')", name="state"
     ),
     sa.Index(None, "batch_id", "state"),
+)
+
 # The agencies a platform serves (migration 0005). The seal's key and certificate live in
 # files (``seal_dir`` in the home) or a PKCS#11 token (``seal_key_label``); branding is
 # what documents and the public page show.
