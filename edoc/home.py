@@ -305,11 +305,18 @@ class Home:
         revocation (so a revoked seal or TSA key counts offline)."""
         pki = self.pki
         revocation = self.revocation()
+        anchors = self.trust_store().certificates()  # pki/trust/*.pem plus `edoc trust`'s
         return TrustPolicy(
-            trust_anchors=pki.trust_anchors,
-            other_certs=tuple(c for c in pki.all_certificates() if c not in pki.trust_anchors),
+            trust_anchors=anchors,
+            other_certs=tuple(c for c in pki.all_certificates() if c not in anchors),
             revocation_evidence=revocation.evidence_for_verifier if revocation else None,
         )
+
+    def trust_store(self):
+        """The named anchors (certs/truststore.py): the home's own roots and those added."""
+        from certs.truststore import TrustStore
+
+        return TrustStore(self.path / "truststore", legacy_dir=self.settings.pki_dir / "trust")
 
     # -- long-term validity (signing/ltv.py, certs/revocation.py) ------------------
 

@@ -26,9 +26,13 @@ _names.install()
 class Verifier:
     """Checks uploaded files against a trust policy and, when given, the registry."""
 
-    def __init__(self, *, policy: TrustPolicy, registry=None):
+    def __init__(self, *, policy: TrustPolicy, registry=None, anchors=None, remote=None,
+                 own_base: str | None = None):
         self._policy = policy
         self._registry = registry
+        self._anchors = anchors  # edoc.anchoring.AnchorCheck: names each seal's anchor
+        self._remote = remote  # edoc.remote_status.RemoteStatus: allow-listed deployments
+        self._own_base = own_base
 
     @classmethod
     def for_home(cls, home) -> Verifier:
@@ -37,15 +41,37 @@ class Verifier:
         opener = getattr(home, "registry", None)
         if callable(opener):
             registry = opener()
-        return cls(policy=home.trust_policy(), registry=registry)
+        policy = home.trust_policy()
+        anchors = remote = own_base = None
+        if callable(getattr(home, "trust_store", None)):
+            from .anchoring import AnchorCheck
+            from .remote_status import RemoteStatus
+
+            anchors = AnchorCheck(home.trust_store().anchors(), policy.other_certs)
+            allow = home.settings.remote_status_allow
+            remote = RemoteStatus(allow) if allow else None
+            own_base = home.settings.public_base_url
+        return cls(policy=policy, registry=registry, anchors=anchors, remote=remote,
+                   own_base=own_base)
 
     def verify(
         self, data: bytes, *, name: str | None = None, at: datetime | None = None
     ) -> VerificationReport:
         """The full verification report for one file; never raises for bad input."""
         report = verify_pdf(data, policy=self._policy, name=name, at=at)
+        if self._anchors is not None:
+            report = self._anchors.apply(report, data, at)
         if self._registry is None or not report.signatures:
             return report
+        report = self._with_registry(report, data)
+        if self._anchors is None:
+            return report
+        from .remote_status import issued_elsewhere  # a separate step: no local record
+
+        return issued_elsewhere(report, data, remote=self._remote, own_base=self._own_base)
+
+    def _with_registry(self, report: VerificationReport, data: bytes) -> VerificationReport:
+        """The report with our registry's word on the document."""
         status = self.registry_status(report.sha256)
         if status.status == "unknown":
             claimed = claimed_document_id(data)

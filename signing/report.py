@@ -68,6 +68,8 @@ class SignatureReport:
     """Why, e.g. ``key_compromise``."""
     notes: tuple[str, ...] = ()
     """Facts about a valid seal worth telling, e.g. that an archive timestamp keeps it valid."""
+    trust_anchor: str | None = None
+    """Name of the trust-store anchor that made this signature trusted (see edoc/anchoring.py)."""
 
 
 @dataclass(frozen=True)

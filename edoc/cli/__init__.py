@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "serve_cmd",
     "storage_cmds",
     "archive_cmds",
+    "trust_cmds",
 )
 
 
