@@ -39,6 +39,8 @@ def _toml_value(value) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if hasattr(value, "get_secret_value"):
         raise ValueError("secrets are never written to edoc.toml")
     escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
