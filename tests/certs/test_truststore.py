@@ -19,6 +19,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 from lxml.builder import ElementMaker
 
+from api.pages._text import reason
 from edoc.home import Home
 from edoc.settings import Settings
 from edoc.verification import Verifier
@@ -95,8 +96,10 @@ def test_add_trusts_another_root_and_remove_stops_it(home, deployment_b, b_docum
     assert report.verdict == "valid", report.reasons
     assert report.signatures[0].trust_anchor == "agency-b"
     assert report.to_dict()["signatures"][0]["trust_anchor"] == "agency-b"
-    assert any(r.startswith("Genuinely sealed by") and "trusted via agency-b" in r
-               and "issuing registry was not consulted" in r for r in report.reasons)
+    [genuine] = [r for r in report.reasons if r.startswith("Genuinely sealed by")]
+    assert "trusted via agency-b" in genuine and "issuing registry was not consulted" in genuine
+    thai = reason(genuine, "th")
+    assert thai.lang == "th" and "agency-b" in thai.text and "ไม่ได้ตรวจสอบสถานะ" in thai.text
 
     assert run_edoc(home, "trust", "remove", "agency-b")[0] == 0
     assert verify(home, pdf).verdict == "indeterminate"
@@ -125,7 +128,8 @@ def test_an_anchor_for_tsa_only_does_not_vouch_for_seals(home, deployment_b, b_d
     assert report.verdict == "indeterminate"
     seal = report.signatures[0]
     assert not seal.trusted and seal.trust_anchor is None
-    assert any("trusted for timestamps only" in p for p in seal.problems)
+    [problem] = [p for p in seal.problems if "trusted for timestamps only" in p]
+    assert reason(problem, "th").lang == "th"
     assert run_edoc(home, "trust", "remove", "b-tsa")[0] == 0
     assert run_edoc(home, "trust", "add", str(root_of(deployment_b)), "--name", "b-seal",
                     "--for", "seal")[0] == 0
@@ -249,7 +253,8 @@ def test_signed_trusted_list_anchors_granted_services_with_their_history(
     _, c_pdf = issue_pdf(other)
     withdrawn = verify(home, c_pdf)
     assert withdrawn.verdict == "indeterminate"
-    assert any("status on" in p and "is withdrawn" in p for p in withdrawn.signatures[0].problems)
+    [problem] = [p for p in withdrawn.signatures[0].problems if "is withdrawn" in p]
+    assert "th.agency-b-ca-c-seals" in problem and reason(problem, "th").lang == "th"
     # ... the status history decides at each time
     anchors = {a.name: a for a in home.trust_store().anchors()}
     b_anchor, c_anchor = anchors["th.agency-b-ca-b-seals"], anchors["th.agency-b-ca-c-seals"]
