@@ -83,6 +83,7 @@ class RemoteStatus:
         allow: Sequence[str],
         *,
         timeout: float = 3.0,
+        total: float = 5.0,
         max_bytes: int = 64 * 1024,
         ttl: float = 60.0,
         failure_ttl: float = 5.0,
@@ -90,6 +91,7 @@ class RemoteStatus:
     ):
         self.allow = tuple(b.rstrip("/") for b in allow if b.strip())
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 2.0))
+        self._total = total
         self._max_bytes = max_bytes
         self._ttl, self._failure_ttl = ttl, failure_ttl
         self._cache: OrderedDict[tuple[str, str], tuple[float, RemoteAnswer]] = OrderedDict()
@@ -127,10 +129,13 @@ class RemoteStatus:
 
     def _ask(self, base: str, doc_id: str) -> RemoteAnswer:
         url = f"{base}/v1/verify/{doc_id}"
+        deadline = time.monotonic() + self._total
         try:
             with httpx.Client(timeout=self._timeout, follow_redirects=False, trust_env=False) as c:
                 for _ in range(_MAX_REDIRECTS + 1):
                     with c.stream("GET", url, headers={"Accept": "application/json"}) as r:
+                        if time.monotonic() > deadline:
+                            return RemoteAnswer(base, None, "its answer took too long")
                         if r.is_redirect:
                             target = urljoin(url, r.headers.get("location", ""))
                             if _origin(target) != _origin(base) or not target.startswith(base + "/"):
@@ -146,6 +151,8 @@ class RemoteStatus:
                             body += chunk
                             if len(body) > self._max_bytes:
                                 return RemoteAnswer(base, None, "its answer was too large")
+                            if time.monotonic() > deadline:
+                                return RemoteAnswer(base, None, "its answer took too long")
                         return self._parse(base, doc_id, bytes(body))
                 return RemoteAnswer(base, None, "it redirected too often")
         except httpx.HTTPError as exc:

@@ -81,15 +81,21 @@ def cmd_import_tl(args) -> int:
     store = open_home(args).trust_store()
     xml = read_input_file(args.file)
     signer = _certificate(args.signer) if args.signer else None
+    pinned_for = None
     if signer is None:
-        name = args.name or _territory_hint(xml)
-        signer = store.pinned_signer(name) if name else None
+        pinned_for = args.name or _territory_hint(xml)
+        signer = store.pinned_signer(pinned_for) if pinned_for else None
         if signer is None:
             raise CliError(
                 "name the list operator's certificate with --signer (the first import pins it)",
                 EXIT_USAGE,
             )
     name, tl = read_trusted_list(xml, signer=signer, list_name=args.name)
+    if pinned_for is not None and name != pinned_for:
+        raise CliError(f"the list is for {name!r}, not {pinned_for!r}: name its signer with --signer")
+    before = store.pinned_signer(name)
+    if before is not None and before != signer:
+        print(f"note: the signer of trusted list {name} changed to {signer.subject.rfc4514_string()}")
     previous = store.lists().get(name)
     if previous and int(previous.get("sequence") or 0) > tl.sequence:
         raise CliError(
