@@ -38,6 +38,8 @@ def _toml_value(value) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if hasattr(value, "get_secret_value"):
         raise ValueError("secrets are never written to edoc.toml")
     escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
@@ -354,11 +356,18 @@ class Home:
         revocation (so a revoked seal or TSA key counts offline)."""
         pki = self.pki
         revocation = self.revocation()
+        anchors = self.trust_store().certificates()  # pki/trust/*.pem plus `edoc trust`'s
         return TrustPolicy(
-            trust_anchors=pki.trust_anchors,
-            other_certs=tuple(c for c in pki.all_certificates() if c not in pki.trust_anchors),
+            trust_anchors=anchors,
+            other_certs=tuple(c for c in pki.all_certificates() if c not in anchors),
             revocation_evidence=revocation.evidence_for_verifier if revocation else None,
         )
+
+    def trust_store(self):
+        """The named anchors (certs/truststore.py): the home's own roots and those added."""
+        from certs.truststore import TrustStore
+
+        return TrustStore(self.path / "truststore", legacy_dir=self.settings.pki_dir / "trust")
 
     # -- long-term validity (signing/ltv.py, certs/revocation.py) ------------------
 

@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from certs.keys import KeyType
 
@@ -122,9 +127,21 @@ class Settings(BaseSettings):
     batch_workers: Annotated[int, Field(ge=1)] = max(1, os.cpu_count() or 1)
     batch_chunk_rows: Annotated[int, Field(ge=1)] = 20
     batch_max_rows: Annotated[int, Field(ge=1)] = 200_000
+    remote_status_allow: Annotated[list[str], NoDecode] = []
+    """Base URLs of other edoc deployments whose public status API may be asked about
+    their documents (EDOC_REMOTE_STATUS_ALLOW: comma-separated); none by default."""
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+
+    @field_validator("remote_status_allow", mode="before")
+    @classmethod
+    def _split_urls(cls, v):
+        items = v.replace(",", " ").split() if isinstance(v, str) else list(v)
+        for url in items:
+            if not str(url).startswith(("http://", "https://")):
+                raise ValueError(f"remote_status_allow: {url!r} is not an http(s) base URL")
+        return [str(u).rstrip("/") for u in items]
 
     @field_validator("public_base_url")
     @classmethod

@@ -119,10 +119,15 @@ def revision_prefixes(data: bytes, *, limit: int) -> tuple[str, ...]:
 class Verifier:
     """Checks uploaded files against a trust policy and, when given, the registry."""
 
-    def __init__(self, *, policy: TrustPolicy, registry=None, budgets: VerifyBudgets = DEFAULT_BUDGETS):
+    def __init__(self, *, policy: TrustPolicy, registry=None,
+                 budgets: VerifyBudgets = DEFAULT_BUDGETS, anchors=None, remote=None,
+                 own_base: str | None = None):
         self._policy = policy
         self._registry = registry
         self.budgets = budgets
+        self._anchors = anchors  # edoc.anchoring.AnchorCheck: names each seal's anchor
+        self._remote = remote  # edoc.remote_status.RemoteStatus: allow-listed deployments
+        self._own_base = own_base
 
     @classmethod
     def for_home(cls, home) -> Verifier:
@@ -133,23 +138,43 @@ class Verifier:
             registry = opener()
         settings = getattr(home, "settings", None)
         budgets = VerifyBudgets.from_settings(settings) if settings is not None else VerifyBudgets()
-        return cls(policy=home.trust_policy(), registry=registry, budgets=budgets)
+        policy = home.trust_policy()
+        anchors = remote = own_base = None
+        if callable(getattr(home, "trust_store", None)):
+            from .anchoring import AnchorCheck
+            from .remote_status import RemoteStatus
+
+            anchors = AnchorCheck(home.trust_store().anchors(), policy.other_certs)
+            allow = home.settings.remote_status_allow
+            remote = RemoteStatus(allow) if allow else None
+            own_base = home.settings.public_base_url
+        return cls(policy=policy, registry=registry, budgets=budgets, anchors=anchors,
+                   remote=remote, own_base=own_base)
 
     def verify(
         self, data: bytes, *, name: str | None = None, at: datetime | None = None
     ) -> VerificationReport:
         """The full verification report for one file, in this process; never raises for bad input."""
         examined = examine(data, policy=self._policy, budgets=self.budgets, name=name, at=at)
-        return self.judge(examined)
+        return self.judge(examined, data, at=at)
 
-    def judge(self, examined: Examined) -> VerificationReport:
-        """The report with the registry's word on the document the file's seals name."""
+    def judge(
+        self, examined: Examined, data: bytes | None = None, *, at: datetime | None = None
+    ) -> VerificationReport:
+        """The report with the trust anchors named and the registry's word on the document.
+
+        ``examined`` comes from :func:`examine` (here or in a worker process); ``data``
+        (the same file) lets this step name each seal's anchor and, for a document our
+        registry has no record of, ask an allow-listed issuing deployment.
+        """
         report = examined.report
+        if self._anchors is not None and data is not None:
+            report = self._anchors.apply(report, data, at)
         if self._registry is None:
             return report
         record = self._record_for(examined)
         if record is None:
-            return _not_on_record(report)
+            return self._not_on_record(report, data)
         judged = report.with_registry(self._status(record))
         if not self._is_file_on_record(report.sha256, record.id):
             judged = replace(judged, reasons=(
@@ -158,6 +183,19 @@ class Verifier:
                 "updated after the issuing agency sealed it.",
             ))
         return judged
+
+    def _not_on_record(self, report: VerificationReport, data: bytes | None) -> VerificationReport:
+        """No record here: a document issued elsewhere may have its status asked of its issuer."""
+        if self._anchors is not None and data is not None and report.verdict == "valid":
+            from .remote_status import issued_elsewhere
+
+            unknown = replace(report, registry=RegistryStatus(status="unknown"))
+            elsewhere = issued_elsewhere(unknown, data, remote=self._remote, own_base=self._own_base)
+            if elsewhere.registry is not None and elsewhere.registry.status != "unknown":
+                return elsewhere  # the issuing deployment answered with the document's status
+            if elsewhere is not unknown:
+                return _not_on_record(replace(elsewhere, registry=None))
+        return _not_on_record(report)
 
     def _record_for(self, examined: Examined):
         """The registered document the file's signed bytes belong to (a revoked one first)."""
@@ -208,14 +246,17 @@ def _not_on_record(report: VerificationReport) -> VerificationReport:
     if report.verdict != "valid":
         return replace(report, registry=status)
     signer = next((s.signer for s in report.signatures if s.kind == "signature" and s.signer), None)
+    reasons = report.reasons
+    if "issuing_registry" not in report.details:  # issued elsewhere: remote_status said why
+        reasons = (
+            *reasons,
+            f"The seal of {signer or 'the issuing agency'} is genuine, but this document is not on "
+            "record in the issuing registry, so nobody can confirm that it was not revoked.",
+        )
     return replace(
         report,
         verdict="indeterminate",
         registry=status,
-        reasons=(
-            *report.reasons,
-            f"The seal of {signer or 'the issuing agency'} is genuine, but this document is not on "
-            "record in the issuing registry, so nobody can confirm that it was not revoked.",
-        ),
+        reasons=reasons,
         details={**report.details, "sealed_but_not_on_record": True},
     )

@@ -72,6 +72,8 @@ class SignatureReport:
     """Why, e.g. ``key_compromise``."""
     notes: tuple[str, ...] = ()
     """Facts about a valid seal worth telling, e.g. that an archive timestamp keeps it valid."""
+    trust_anchor: str | None = None
+    """Name of the trust-store anchor that made this signature trusted (see edoc/anchoring.py)."""
     sub_filter: str | None = None
     """The signature dictionary's ``/SubFilter``, e.g. ``ETSI.CAdES.detached``."""
     revision: int | None = None

@@ -362,6 +362,31 @@ _WORDING: dict[str, Wording] = {
 }
 
 
+# The trust store's sentences (edoc/anchoring.py, edoc/remote_status.py): a seal from elsewhere.
+_GENUINE = r"Genuinely sealed by (?P<signer>.+?), trusted via (?P<anchor>.+?)"
+_GENUINE_TH = "ตราประทับเป็นของจริง ประทับโดย {signer} เชื่อถือได้ผ่าน {anchor}"
+_WORDING["th"] += _table(
+    (_GENUINE + r"; the issuing registry was not consulted\.",
+     _say(_GENUINE_TH + " แต่ไม่ได้ตรวจสอบสถานะกับทะเบียนของหน่วยงานผู้ออก")),
+    (_GENUINE + r"; status from the issuing registry at (?P<base>\S+)\.",
+     _say(_GENUINE_TH + " สถานะได้จากทะเบียนของหน่วยงานผู้ออกที่ {base}")),
+    (_GENUINE + r"; the issuing registry at (?P<base>\S+) could not be consulted: .*\.",
+     _say(_GENUINE_TH + " แต่ติดต่อทะเบียนของหน่วยงานผู้ออกที่ {base} ไม่ได้")),
+    (_GENUINE + r", but the issuing registry at (?P<base>\S+) has no record of it\.",
+     _say(_GENUINE_TH + " แต่ทะเบียนของหน่วยงานผู้ออกที่ {base} ไม่มีบันทึกของเอกสารนี้")),
+    (r"The seal was made by (?P<signer>.+?), whose root (?P<anchor>\S+) is trusted "
+     r"for timestamps only\.",
+     _say("ตราประทับนี้ทำโดย {signer} ซึ่งใบรับรองหลัก {anchor} เชื่อถือได้เฉพาะการประทับเวลา")),
+    (r"The seal was made by (?P<signer>.+?), whose root (?P<anchor>\S+) is trusted "
+     r"for seals only\.",
+     _say("ตราประทับเวลานี้ทำโดย {signer} ซึ่งใบรับรองหลัก {anchor} เชื่อถือได้เฉพาะตราประทับ")),
+    (r"The seal was made by (?P<signer>.+?) under (?P<anchor>\S+), whose trusted list "
+     r"status on (?P<on>\S+) is (?P<state>.+)\.",
+     _say("ตราประทับนี้ทำโดย {signer} ภายใต้ {anchor} ซึ่งในวันที่ {on} "
+          "รายการผู้ให้บริการที่เชื่อถือได้ระบุสถานะว่า {state}")),
+)
+
+
 def reason(text: str, lang: str) -> Reason:
     """One verifier reason in ``lang``; as the verifier wrote it (English) when none is known."""
     for pattern, make in _WORDING.get(lang, ()):

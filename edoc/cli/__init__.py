@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "archive_cmds",
     "batch_cmds",
     "agency_cmds",
+    "trust_cmds",
 )
 
 

@@ -28,10 +28,12 @@ from ._document import build_pdf, page_size
 from ._fill import FillContext, fill, localized, lookup
 from ._fonts import WEIGHTS, font_name
 
-__all__ = ["DOCUMENT_ID_KEYWORD", "Agency", "RenderedDocument", "clear_caches", "render", "warm_up"]
+__all__ = ["DOCUMENT_ID_KEYWORD", "VERIFY_URL_KEYWORD", "Agency", "RenderedDocument", "clear_caches", "render", "warm_up"]
 
 #: prefix of the document id in the PDF's /Keywords
 DOCUMENT_ID_KEYWORD = "edoc-document-id:"
+#: prefix of the document's verification URL (what its QR code encodes) in the /Keywords
+VERIFY_URL_KEYWORD = "edoc-verify-url:"
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,8 @@ def render(
         author=agency.name(lang),
         subject=f"{template.title_in(lang)} {doc_id}",
         # how a verifier finds the registry entry of a file whose bytes it does not know
-        keywords=f"{DOCUMENT_ID_KEYWORD}{doc_id}",
+        # ... and, for a verifier elsewhere, where its issuing registry answers (edoc.remote_status)
+        keywords=f"{DOCUMENT_ID_KEYWORD}{doc_id} {VERIFY_URL_KEYWORD}{verify_url}",
         lang=lang,
         issued_at=issued_at,
     )
