@@ -32,7 +32,19 @@ from .authfirst import AuthBeforeBody
 from .deps import current_key, optional_key
 from .limits import BodyLimitMiddleware, CpuSlots, RateLimiter, WorkerBalance, WorkerLoads
 from .metrics import Metrics, MetricsMiddleware
-from .routes import agencies, audit, batches, docs, documents, health, keys, pki, revocation, tsa, verify
+from .routes import (
+    agencies,
+    audit,
+    batches,
+    docs,
+    documents,
+    health,
+    keys,
+    pki,
+    revocation,
+    tsa,
+    verify,
+)
 from .state import ServiceState
 
 log = logging.getLogger("api")

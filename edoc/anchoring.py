@@ -70,7 +70,7 @@ class AnchorCheck:
         if signatures == report.signatures:
             return report
         if any(a.trusted != b.trusted for a, b in zip(signatures, report.signatures, strict=True)):
-            verdict, reasons = _overall(list(signatures))
+            verdict, reasons = _overall(list(signatures), list(report.revisions))
             return replace(report, signatures=signatures, verdict=verdict, reasons=tuple(reasons))
         return replace(report, signatures=signatures)
 

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Query
 from edoc.errors import NotFound
 
 from ..deps import AuditorKey, PlatformKey, RegistryDep, audit_scope
-from ..errors import PermissionDenied
 from ..models import MAX_SEQ, AuditChainPublic, AuditEntryPublic, AuditPage, problems
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
