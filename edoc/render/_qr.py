@@ -98,6 +98,7 @@ def _data_positions(version: int) -> list[tuple[int, int]]:
     code.moduleCount = version * 4 + 17
     return list(code._dataPosIterator())  # noqa: SLF001 - ReportLab's own placement
 
+
 _MASK = 2  # vertical stripes: never forms finder-like patterns in the quiet zone
 _QUIET = 4  # modules of white border the standard asks for
 

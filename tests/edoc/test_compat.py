@@ -131,7 +131,8 @@ def test_the_installed_console_script_refuses_too(tmp_path):
 def test_importing_edoc_installs_nothing():
     """Only the entry points install: importing the modules that used to install on import does not."""
     code = (
-        "import edoc.verification, edoc.issuance, edoc.render, edoc.home, api.app, signing.ltv\n"
+        "import edoc.verification, edoc.issuance, edoc.render, edoc.home, edoc.cli, api.app\n"
+        "import signing.ltv, signing.keys, signing.validate\n"
         "from edoc import compat\n"
         "print([p.__name__ for p in compat.PATCHES if p.installed()])\n"
     )
