@@ -155,7 +155,7 @@ class RemoteStatus:
                                 return RemoteAnswer(base, None, "its answer took too long")
                         return self._parse(base, doc_id, bytes(body))
                 return RemoteAnswer(base, None, "it redirected too often")
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # timeouts, refused connections, a garbage Location...: a reason
             log.info("remote status %s: %r", url, exc)
             return RemoteAnswer(base, None, f"it could not be reached ({type(exc).__name__})")
 
