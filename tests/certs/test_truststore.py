@@ -272,6 +272,11 @@ def test_signed_trusted_list_anchors_granted_services_with_their_history(
     assert withdrawn.verdict == "indeterminate"
     [problem] = [p for p in withdrawn.signatures[0].problems if "is withdrawn" in p]
     assert "th.agency-b-ca-c-seals" in problem and reason(problem, "th").lang == "th"
+    # ... nor by anything else that asks the home what it trusts now
+    c_root = x509.load_pem_x509_certificate(root_of(other).read_bytes())
+    b_root = x509.load_pem_x509_certificate(root_of(deployment_b).read_bytes())
+    current = Home.open(home.settings).trust_policy().trust_anchors
+    assert b_root in current and c_root not in current
     # ... the status history decides at each time
     anchors = {a.name: a for a in home.trust_store().anchors()}
     b_anchor, c_anchor = anchors["th.agency-b-ca-b-seals"], anchors["th.agency-b-ca-c-seals"]
