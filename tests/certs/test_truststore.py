@@ -80,6 +80,10 @@ def test_existing_home_root_is_an_anchor_and_names_its_seals(home, run_edoc):
     assert seal.trust_anchor == "root-ca"
     code, _, err = run_edoc(home, "trust", "remove", "root-ca")
     assert code == 1 and "own root" in err
+    pdf_path = home.path / "own.pdf"
+    pdf_path.write_bytes(pdf)
+    code, out, _ = run_edoc(home, "verify", str(pdf_path))
+    assert code == 0 and ", trusted via root-ca; TOTAL_PASSED" in out
 
 
 def test_add_trusts_another_root_and_remove_stops_it(home, deployment_b, b_document, run_edoc):
