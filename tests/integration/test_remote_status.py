@@ -141,13 +141,23 @@ def test_status_of_a_document_issued_and_revoked_elsewhere(make_home, deployment
             assert "เอกสารนี้ถูกเพิกถอนแล้ว" in page.text
 
         # B is not on the allow-list: the seal is genuine, the issuer was not asked
-        report = _verifier(a_home, []).verify(pdf)
-        assert report.verdict == "valid"
-        assert report.registry is not None and report.registry.status == "unknown"
-        assert report.details["issuing_registry"]["consulted"] is False
-        assert any(r.startswith("Genuinely sealed by") and "trusted via agency-b" in r
-                   and r.endswith("the issuing registry was not consulted.")
-                   for r in report.reasons)
+        with serve(a_home.path, _free_port()) as a:
+            r = httpx.post(f"{a.url}/v1/verify", content=pdf, timeout=120,
+                           headers={"Content-Type": "application/pdf"})
+            report = r.json()
+            assert report["verdict"] == "valid"
+            assert report["registry"]["status"] == "unknown"
+            assert report["details"]["issuing_registry"]["consulted"] is False
+            assert report["signatures"][0]["trust_anchor"] == "agency-b"
+            assert any(r.startswith("Genuinely sealed by") and "trusted via agency-b" in r
+                       and r.endswith("the issuing registry was not consulted.")
+                       for r in report["reasons"])
+            page = httpx.post(f"{a.url}/verify", files={"file": ("b.pdf", pdf, "application/pdf")},
+                              timeout=120)
+            assert "ไม่ได้ตรวจสอบสถานะกับทะเบียนของหน่วยงานผู้ออก" in page.text
+            page = httpx.post(f"{a.url}/verify?lang=en",
+                              files={"file": ("b.pdf", pdf, "application/pdf")}, timeout=120)
+            assert "the issuing registry was not consulted." in page.text
 
 
 def test_redirects_to_another_host_are_not_followed(make_home, deployment_b, run_edoc):
