@@ -138,8 +138,15 @@ class RemoteStatus:
                             return RemoteAnswer(base, None, "its answer took too long")
                         if r.is_redirect:
                             target = urljoin(url, r.headers.get("location", ""))
-                            if _origin(target) != _origin(base) or not target.startswith(base + "/"):
-                                return RemoteAnswer(base, None, f"it redirected to another host ({target})")
+                            shown = target[:200]
+                            if _origin(target) != _origin(base):
+                                return RemoteAnswer(
+                                    base, None, f"it redirected to another host ({shown})"
+                                )
+                            if not target.startswith(base + "/"):
+                                return RemoteAnswer(
+                                    base, None, f"it redirected outside its base URL ({shown})"
+                                )
                             url = target
                             continue
                         if r.status_code == 404:
