@@ -165,7 +165,12 @@ class TrustStore:
         """Every anchor, whatever its trusted-list status (see :meth:`Anchor.active_at`)."""
         found = self._legacy()
         for entry in self._index()["anchors"]:
-            cert = x509.load_pem_x509_certificate((self.directory / entry["file"]).read_bytes())
+            try:
+                cert = x509.load_pem_x509_certificate((self.directory / entry["file"]).read_bytes())
+            except (OSError, ValueError) as exc:
+                raise TrustStoreError(
+                    f"the trust store's certificate for {entry['name']!r} is unreadable: {exc}"
+                ) from None
             found.append(
                 Anchor(
                     name=entry["name"],
@@ -181,11 +186,13 @@ class TrustStore:
             )
         return tuple(found)
 
-    def certificates(self) -> tuple[x509.Certificate, ...]:
-        """The distinct certificates that may root a chain (filtered by status later)."""
+    def certificates(self, *, any_time: bool = False) -> tuple[x509.Certificate, ...]:
+        """The distinct certificates that root chains now (``any_time``: or ever did, per the
+        trusted lists' history; a verifier validating at past times then checks the time)."""
         seen: dict[bytes, x509.Certificate] = {}
         for anchor in self.anchors():
-            seen.setdefault(anchor.cert.fingerprint(hashes.SHA256()), anchor.cert)
+            if anchor.active_at() or (any_time and any(p.trusted for p in anchor.history)):
+                seen.setdefault(anchor.cert.fingerprint(hashes.SHA256()), anchor.cert)
         return tuple(seen.values())
 
     def lists(self) -> dict[str, dict]:

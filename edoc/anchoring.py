@@ -48,6 +48,14 @@ class AnchorCheck:
         ]
         #: signer certificate SHA-256 -> SHA-256s of the anchors its paths end at
         self._roots: dict[str, tuple[str, ...]] = {}
+        #: TSA certificate SHA-256 -> the same, for seals' signature timestamps
+        self._tsa_cache: dict[str, tuple[str, ...]] = {}
+        # only anchors trusted for one purpose, or by a trusted list, need the TSA's path
+        self._restricted = any(a.purpose != "any" or a.history for a in anchors)
+        self._asn1_roots = [
+            asn1_x509.Certificate.load(a.cert.public_bytes(serialization.Encoding.DER))
+            for a in anchors
+        ]
         self._lock = threading.Lock()
 
     def apply(
@@ -67,22 +75,41 @@ class AnchorCheck:
                 self._roots.update(found)
         when = at or report.validated_at or datetime.now(UTC)
         signatures = tuple(self._judge(s, when) for s in report.signatures)
+        if self._restricted and any(s.timestamp and s.timestamp.trusted for s in signatures):
+            tsa_roots = self._timestamp_roots(data)
+            signatures = tuple(self._judge_timestamp(s, tsa_roots, when) for s in signatures)
         if signatures == report.signatures:
             return report
-        if any(a.trusted != b.trusted for a, b in zip(signatures, report.signatures, strict=True)):
+        if any(a.problems != b.problems for a, b in zip(signatures, report.signatures, strict=True)):
             verdict, reasons = _overall(list(signatures), list(report.revisions))
             return replace(report, signatures=signatures, verdict=verdict, reasons=tuple(reasons))
         return replace(report, signatures=signatures)
+
+    def _fit(self, roots: tuple[str, ...], role: Literal["seal", "tsa"], when: datetime):
+        """(anchors the roots are, those fit to vouch for ``role`` at ``when``)."""
+        candidates = [a for root in roots for a in self._by_cert.get(root, ())]
+        return candidates, [a for a in candidates if a.serves(role) and a.active_at(when)]
+
+    def _judge_timestamp(self, sig: SignatureReport, tsa_roots, when: datetime) -> SignatureReport:
+        """A seal's signature timestamp must come from a TSA under an anchor for timestamps."""
+        ts = sig.timestamp
+        if sig.kind != "signature" or ts is None or not ts.trusted:
+            return sig
+        candidates, fit = self._fit(tsa_roots.get(sig.field_name, ()), "tsa", when)
+        if fit or not candidates:
+            return sig
+        why = (
+            f"The timestamp on the seal comes from {ts.tsa}, whose root {candidates[0].name} "
+            "is not trusted for timestamps."
+        )
+        return replace(sig, timestamp=replace(ts, trusted=False), problems=(*sig.problems, why),
+                       notes=())
 
     def _judge(self, sig: SignatureReport, when: datetime) -> SignatureReport:
         if not sig.trusted or not sig.signer_certificate_sha256:
             return sig
         role: Literal["seal", "tsa"] = "tsa" if sig.kind == "document-timestamp" else "seal"
-        candidates = [
-            a for root in self._roots.get(sig.signer_certificate_sha256, ())
-            for a in self._by_cert.get(root, ())
-        ]
-        fit = [a for a in candidates if a.serves(role) and a.active_at(when)]
+        candidates, fit = self._fit(self._roots.get(sig.signer_certificate_sha256, ()), role, when)
         if fit:
             return replace(sig, trust_anchor=fit[0].name)
         if not candidates:
@@ -109,35 +136,64 @@ class AnchorCheck:
             notes=(),
         )
 
-    def _paths(self, data: bytes, wanted: set[str]) -> dict[str, tuple[str, ...]]:
-        """Per signer certificate in ``wanted``: the anchors (SHA-256) its chains end at."""
-        from pyhanko.pdf_utils.reader import PdfFileReader
+    def _roots_of(self, cert, carried) -> tuple[str, ...]:
+        """SHA-256s of the anchors the paths of ``cert`` end at (``carried``: its CMS's certs)."""
         from pyhanko_certvalidator import ValidationContext
 
-        found: dict[str, tuple[str, ...]] = {}
+        vc = ValidationContext(trust_roots=self._asn1_roots, other_certs=[*self._other, *carried])
+        paths = _aio.run_sync(vc.path_builder.async_build_paths(cert))
+        return tuple(hashlib.sha256(p.first.dump()).hexdigest() for p in paths if p.first is not None)
+
+    @staticmethod
+    def _embedded(data: bytes) -> list:
+        from pyhanko.pdf_utils.reader import PdfFileReader
+
         try:
-            embedded = list(PdfFileReader(BytesIO(data), strict=False).embedded_signatures)
+            return list(PdfFileReader(BytesIO(data), strict=False).embedded_signatures)
         except Exception:  # verify_pdf read it; a reader hiccup only costs the anchor's name
-            return found
-        roots = [
-            asn1_x509.Certificate.load(a.cert.public_bytes(serialization.Encoding.DER))
-            for a in self._anchors
-        ]
-        for sig in embedded:
+            return []
+
+    def _paths(self, data: bytes, wanted: set[str]) -> dict[str, tuple[str, ...]]:
+        """Per signer certificate in ``wanted``: the anchors (SHA-256) its chains end at."""
+        found: dict[str, tuple[str, ...]] = {}
+        for sig in self._embedded(data):
             try:
                 cert = sig.signer_cert
                 digest = hashlib.sha256(cert.dump()).hexdigest()
                 if digest not in wanted or digest in found:
                     continue
                 carried = [
-                    c.chosen for c in sig.signed_data["certificates"]
-                    if c.name == "certificate"
+                    c.chosen for c in sig.signed_data["certificates"] if c.name == "certificate"
                 ]
-                vc = ValidationContext(trust_roots=roots, other_certs=[*self._other, *carried])
-                paths = _aio.run_sync(vc.path_builder.async_build_paths(cert))
-                found[digest] = tuple(
-                    hashlib.sha256(p.first.dump()).hexdigest() for p in paths if p.first is not None
-                )
+                found[digest] = self._roots_of(cert, carried)
             except Exception:
                 log.debug("no anchor path", exc_info=True)
+        return found
+
+    def _timestamp_roots(self, data: bytes) -> dict[str, tuple[str, ...]]:
+        """Per seal field: the anchors its signature timestamp's TSA chains end at."""
+        from pyhanko.sign.validation.generic_cms import (
+            extract_certs_for_validation,
+            extract_tst_data_iter,
+        )
+
+        found: dict[str, tuple[str, ...]] = {}
+        for sig in self._embedded(data):
+            if sig.sig_object_type == "/DocTimeStamp":
+                continue
+            try:
+                for tst in extract_tst_data_iter(sig.signer_info, signed=False):
+                    certs = extract_certs_for_validation(tst)
+                    digest = hashlib.sha256(certs.signer_cert.dump()).hexdigest()
+                    with self._lock:
+                        roots = self._tsa_cache.get(digest)
+                    if roots is None:
+                        roots = self._roots_of(certs.signer_cert, certs.other_certs)
+                        with self._lock:
+                            if len(self._tsa_cache) > 1_000:
+                                self._tsa_cache.clear()
+                            self._tsa_cache[digest] = roots
+                    found[str(sig.field_name)] = roots
+            except Exception:
+                log.debug("no TSA anchor path", exc_info=True)
         return found

@@ -138,8 +138,15 @@ class RemoteStatus:
                             return RemoteAnswer(base, None, "its answer took too long")
                         if r.is_redirect:
                             target = urljoin(url, r.headers.get("location", ""))
-                            if _origin(target) != _origin(base) or not target.startswith(base + "/"):
-                                return RemoteAnswer(base, None, f"it redirected to another host ({target})")
+                            shown = target[:200]
+                            if _origin(target) != _origin(base):
+                                return RemoteAnswer(
+                                    base, None, f"it redirected to another host ({shown})"
+                                )
+                            if not target.startswith(base + "/"):
+                                return RemoteAnswer(
+                                    base, None, f"it redirected outside its base URL ({shown})"
+                                )
                             url = target
                             continue
                         if r.status_code == 404:
@@ -155,7 +162,7 @@ class RemoteStatus:
                                 return RemoteAnswer(base, None, "its answer took too long")
                         return self._parse(base, doc_id, bytes(body))
                 return RemoteAnswer(base, None, "it redirected too often")
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # timeouts, refused connections, a garbage Location...: a reason
             log.info("remote status %s: %r", url, exc)
             return RemoteAnswer(base, None, f"it could not be reached ({type(exc).__name__})")
 

@@ -144,7 +144,12 @@ class Verifier:
             from .anchoring import AnchorCheck
             from .remote_status import RemoteStatus
 
-            anchors = AnchorCheck(home.trust_store().anchors(), policy.other_certs)
+            store = home.trust_store()
+            # trusted-list services granted at some time: AnchorCheck holds them to the time
+            listed = tuple(c for c in store.certificates(any_time=True)
+                           if c not in policy.trust_anchors)
+            policy = replace(policy, trust_anchors=(*policy.trust_anchors, *listed))
+            anchors = AnchorCheck(store.anchors(), policy.other_certs)
             allow = home.settings.remote_status_allow
             remote = RemoteStatus(allow) if allow else None
             own_base = home.settings.public_base_url

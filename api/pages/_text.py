@@ -380,6 +380,9 @@ _WORDING["th"] += _table(
     (r"The seal was made by (?P<signer>.+?), whose root (?P<anchor>\S+) is trusted "
      r"for seals only\.",
      _say("ตราประทับเวลานี้ทำโดย {signer} ซึ่งใบรับรองหลัก {anchor} เชื่อถือได้เฉพาะตราประทับ")),
+    (r"The timestamp on the seal comes from (?P<tsa>.+?), whose root (?P<anchor>\S+) is not "
+     r"trusted for timestamps\.",
+     _say("การประทับเวลาบนตราประทับมาจาก {tsa} ซึ่งใบรับรองหลัก {anchor} ไม่ได้รับความเชื่อถือสำหรับการประทับเวลา")),
     (r"The seal was made by (?P<signer>.+?) under (?P<anchor>\S+), whose trusted list "
      r"status on (?P<on>\S+) is (?P<state>.+)\.",
      _say("ตราประทับนี้ทำโดย {signer} ภายใต้ {anchor} ซึ่งในวันที่ {on} "

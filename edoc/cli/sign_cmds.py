@@ -92,5 +92,7 @@ def cmd_verify(args) -> int:
                 print(f"  - {reason}")
             for s in r.signatures:
                 ts = f", timestamp {s.timestamp.time:%Y-%m-%d %H:%M:%S} by {s.timestamp.tsa}" if s.timestamp else ""
-                print(f"  {s.kind} {s.field_name}: {s.signer or 'unknown signer'}{ts}; {s.ades_indication}")
+                via = f", trusted via {s.trust_anchor}" if s.trust_anchor else ""
+                print(f"  {s.kind} {s.field_name}: {s.signer or 'unknown signer'}{ts}{via}; "
+                      f"{s.ades_indication}")
     return EXIT_OK if all(r.valid for r in reports) else EXIT_FAIL

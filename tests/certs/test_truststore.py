@@ -31,6 +31,7 @@ WITHDRAWN = "http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/withdrawn"
 ACCREDITED = "http://uri.etsi.org/TrstSvc/Svcstatus/accredited"
 CA_QC = "http://uri.etsi.org/TrstSvc/Svctype/CA/QC"
 OCSP_QC = "http://uri.etsi.org/TrstSvc/Svctype/Certstatus/OCSP/QC"
+TSA_QTST = "http://uri.etsi.org/TrstSvc/Svctype/TSA/QTST"
 
 
 def other_deployment(path: Path, base_url: str, agency: str = "agency-b") -> Home:
@@ -79,6 +80,10 @@ def test_existing_home_root_is_an_anchor_and_names_its_seals(home, run_edoc):
     assert seal.trust_anchor == "root-ca"
     code, _, err = run_edoc(home, "trust", "remove", "root-ca")
     assert code == 1 and "own root" in err
+    pdf_path = home.path / "own.pdf"
+    pdf_path.write_bytes(pdf)
+    code, out, _ = run_edoc(home, "verify", str(pdf_path))
+    assert code == 0 and ", trusted via root-ca; TOTAL_PASSED" in out
 
 
 def test_add_trusts_another_root_and_remove_stops_it(home, deployment_b, b_document, run_edoc):
@@ -133,7 +138,20 @@ def test_an_anchor_for_tsa_only_does_not_vouch_for_seals(home, deployment_b, b_d
     assert run_edoc(home, "trust", "remove", "b-tsa")[0] == 0
     assert run_edoc(home, "trust", "add", str(root_of(deployment_b)), "--name", "b-seal",
                     "--for", "seal")[0] == 0
-    assert verify(home, pdf).signatures[0].trust_anchor == "b-seal"
+    # the seal is B's, and so is the TSA that timestamped it: trusted for seals only, that is
+    # not enough
+    report = verify(home, pdf)
+    seal = report.signatures[0]
+    assert seal.trust_anchor == "b-seal" and report.verdict == "indeterminate"
+    assert seal.timestamp is not None and not seal.timestamp.trusted
+    [problem] = [p for p in seal.problems if "is not trusted for timestamps" in p]
+    assert "b-seal" in problem and reason(problem, "th").lang == "th"
+    # the same root trusted for timestamps too, under another name: valid
+    assert run_edoc(home, "trust", "add", str(root_of(deployment_b)), "--name", "b-tsa",
+                    "--for", "tsa")[0] == 0
+    report = verify(home, pdf)
+    assert report.verdict == "valid", report.reasons
+    assert report.signatures[0].trust_anchor == "b-seal"
 
 
 # -- ETSI TS 119 612 trusted lists ----------------------------------------------------
@@ -229,6 +247,8 @@ def test_signed_trusted_list_anchors_granted_services_with_their_history(
          "since": now - timedelta(days=2), "history": [(ACCREDITED, now - timedelta(days=400))]},
         {"type": CA_QC, "name": "C seals", "cert": _b64(root_of(other)), "status": WITHDRAWN,
          "since": now - timedelta(days=1), "history": [(GRANTED, now - timedelta(days=300))]},
+        {"type": TSA_QTST, "name": "B timestamps", "cert": _b64(deployment_b.settings.pki_dir / "tsa.pem"),
+         "status": GRANTED, "since": now - timedelta(days=2)},
         {"type": OCSP_QC, "name": "B OCSP", "cert": _b64(root_of(deployment_b)), "status": GRANTED,
          "since": now - timedelta(days=2)},
     ]
@@ -237,13 +257,14 @@ def test_signed_trusted_list_anchors_granted_services_with_their_history(
 
     code, out, err = run_edoc(home, "trust", "import-tl", str(xml), "--signer", str(signer))
     assert code == 0, err
-    assert "2 certificates, 1 granted now, 1 services skipped" in out
+    assert "3 certificates, 2 granted now, 1 services skipped" in out
     _, listing, _ = run_edoc(home, "trust", "list", "--json")
     rows = {r["name"]: r for r in __import__("json").loads(listing)}
     b_row = rows["th.agency-b-ca-b-seals"]
     assert b_row["source"] == "tl:th" and b_row["for"] == "seal" and b_row["active"]
     assert b_row["service_type"] == CA_QC and b_row["status"] == GRANTED
     assert rows["th.agency-b-ca-c-seals"]["active"] is False
+    assert rows["th.agency-b-ca-b-timestamps"]["for"] == "tsa"
 
     report = verify(home, pdf)
     assert report.verdict == "valid", report.reasons
@@ -255,6 +276,11 @@ def test_signed_trusted_list_anchors_granted_services_with_their_history(
     assert withdrawn.verdict == "indeterminate"
     [problem] = [p for p in withdrawn.signatures[0].problems if "is withdrawn" in p]
     assert "th.agency-b-ca-c-seals" in problem and reason(problem, "th").lang == "th"
+    # ... nor by anything else that asks the home what it trusts now
+    c_root = x509.load_pem_x509_certificate(root_of(other).read_bytes())
+    b_root = x509.load_pem_x509_certificate(root_of(deployment_b).read_bytes())
+    current = Home.open(home.settings).trust_policy().trust_anchors
+    assert b_root in current and c_root not in current
     # ... the status history decides at each time
     anchors = {a.name: a for a in home.trust_store().anchors()}
     b_anchor, c_anchor = anchors["th.agency-b-ca-b-seals"], anchors["th.agency-b-ca-c-seals"]

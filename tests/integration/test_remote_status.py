@@ -61,7 +61,18 @@ class Stranger:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 stranger.requests.append(self.path)
-                if self.path.startswith("/big/"):
+                if self.path.startswith(("/inside/v1/", "/outside/v1/")):
+                    top = self.path.split("/")[1]
+                    moved = "/inside/moved/" if top == "inside" else "/elsewhere/"
+                    self.send_response(301)
+                    self.send_header("Location", moved + self.path.rsplit("/", 1)[1])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if self.path.startswith("/inside/moved/"):
+                    doc_id = self.path.rsplit("/", 1)[1]
+                    body = json.dumps({"id": doc_id, "status": "issued", "agency": "x"}).encode()
+                elif self.path.startswith("/big/"):
                     body = json.dumps({"id": "x", "pad": "x" * 200_000}).encode()
                 elif self.path.startswith("/slow/"):
                     time.sleep(3)
@@ -76,7 +87,10 @@ class Stranger:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the verifier stopped reading (size cap, timeout): as it should
 
             def log_message(self, *args) -> None:
                 pass
@@ -141,13 +155,23 @@ def test_status_of_a_document_issued_and_revoked_elsewhere(make_home, deployment
             assert "เอกสารนี้ถูกเพิกถอนแล้ว" in page.text
 
         # B is not on the allow-list: the seal is genuine, the issuer was not asked
-        report = _verifier(a_home, []).verify(pdf)
-        assert report.verdict == "valid"
-        assert report.registry is not None and report.registry.status == "unknown"
-        assert report.details["issuing_registry"]["consulted"] is False
-        assert any(r.startswith("Genuinely sealed by") and "trusted via agency-b" in r
-                   and r.endswith("the issuing registry was not consulted.")
-                   for r in report.reasons)
+        with serve(a_home.path, _free_port()) as a:
+            r = httpx.post(f"{a.url}/v1/verify", content=pdf, timeout=120,
+                           headers={"Content-Type": "application/pdf"})
+            report = r.json()
+            assert report["verdict"] == "valid"
+            assert report["registry"]["status"] == "unknown"
+            assert report["details"]["issuing_registry"]["consulted"] is False
+            assert report["signatures"][0]["trust_anchor"] == "agency-b"
+            assert any(r.startswith("Genuinely sealed by") and "trusted via agency-b" in r
+                       and r.endswith("the issuing registry was not consulted.")
+                       for r in report["reasons"])
+            page = httpx.post(f"{a.url}/verify", files={"file": ("b.pdf", pdf, "application/pdf")},
+                              timeout=120)
+            assert "ไม่ได้ตรวจสอบสถานะกับทะเบียนของหน่วยงานผู้ออก" in page.text
+            page = httpx.post(f"{a.url}/verify?lang=en",
+                              files={"file": ("b.pdf", pdf, "application/pdf")}, timeout=120)
+            assert "the issuing registry was not consulted." in page.text
 
 
 def test_redirects_to_another_host_are_not_followed(make_home, deployment_b, run_edoc):
@@ -178,6 +202,13 @@ def test_redirects_to_another_host_are_not_followed(make_home, deployment_b, run
             slow = remote.fetch(f"{stranger.url}/slow", doc_id)
             assert slow.problem is not None and "could not be reached" in slow.problem
             assert time.monotonic() - started < 2.5
+            # a redirect within the deployment's own base URL is followed, one outside it not
+            inside = RemoteStatus([f"{stranger.url}/inside", f"{stranger.url}/outside"])
+            followed = inside.fetch(f"{stranger.url}/inside", doc_id)
+            assert followed.status is not None and followed.status.status == "issued"
+            outside = inside.fetch(f"{stranger.url}/outside", doc_id)
+            assert outside.status is None
+            assert (outside.problem or "").startswith("it redirected outside its base URL")
             # never a URL off the list
             with pytest.raises(ValueError):
                 remote.fetch(b.url, doc_id)
