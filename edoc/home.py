@@ -240,13 +240,14 @@ class Home:
         if "_registry" not in self.__dict__:
             from storage.registry import Registry
 
-            self.__dict__["_registry"] = Registry.open(self.settings.effective_database_url)
-            # a home of the previous version becomes a platform on first use (edoc/agencies/upgrade.py)
-            registry = self.__dict__["_registry"]
-            if registry.agencies.find(self.settings.agency_id) is None:
-                from .agencies.upgrade import upgrade
+            from .agencies.upgrade import schema_before, upgrade_registry
 
-                upgrade(self)
+            before = schema_before(self)
+            registry = Registry.open(self.settings.effective_database_url)
+            self.__dict__["_registry"] = registry
+            # a home of the previous version becomes a platform on first use (edoc/agencies/upgrade.py)
+            if registry.agencies.find(self.settings.agency_id) is None:
+                self.__dict__["_upgraded"] = upgrade_registry(self, registry, before=before)
         return self.__dict__["_registry"]
 
     def store(self):
@@ -299,10 +300,6 @@ class Home:
 
         agency = agency or self.settings.agency_id
         registry = self.registry()
-        if agency == self.settings.agency_id and registry.agencies.find(agency) is None:
-            from .agencies.upgrade import upgrade
-
-            upgrade(self)
         return known_agency(registry, agency)
 
     def agency_templates_dir(self, record) -> Path:
