@@ -332,6 +332,9 @@ class Home:
         """Drop what is cached for ``agency`` (after its key, certificate or settings changed)."""
         self.__dict__.setdefault("_agency_states", {}).pop(agency, None)
         self.__dict__.setdefault("_template_dirs", {}).clear()
+        if agency == self.settings.agency_id:  # its seal is the home's own pki/seal.pem
+            for name in ("pki", "seal_signer", "_revocation"):
+                self.__dict__.pop(name, None)
 
     def holder_link_key(self) -> bytes:
         """The secret that derives holders' download tokens (created on first use)."""

@@ -235,3 +235,25 @@ def test_platform_key_command(home, run_edoc):
     with pytest.raises(SystemExit) as exc:  # never an agency key's role
         run_edoc(home, "keys", "create", "--role", "platform")
     assert exc.value.code == 2
+
+
+def test_the_first_agency_rotates_too_and_keeps_its_documents(home, run_edoc):
+    before = home.issuer().issue("certificate", _example(home))
+    old_serial = home.pki.seal.cert.serial_number
+    code, _, err = run_edoc(home, "agency", "rotate-key", "test-agency")
+    assert code == 0, err
+    home.forget_agency("test-agency")
+    after = home.issuer().issue("certificate", _example(home))
+    verifier = Verifier.for_home(home)
+    for doc in (before, after):
+        assert verifier.verify(home.issuer().pdf(doc.record)).verdict == "valid"
+    assert home.pki.seal.cert.serial_number != old_serial  # the home's seal.pem is the new one
+    assert list((home.settings.pki_dir / "retired").glob("seal-*.pem"))
+
+
+def test_an_agency_with_its_own_default_level_b_lt(home, run_edoc):
+    _add(run_edoc, home, "lta", "--level", "B-LT")
+    doc = home.issuer("lta").issue("certificate", _example(home))
+    assert doc.record.level == "B-LT"
+    report = Verifier.for_home(home).verify(home.issuer().pdf(doc.record))
+    assert report.verdict == "valid", report.reasons
