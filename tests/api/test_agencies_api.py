@@ -63,3 +63,25 @@ def test_outside_ca_over_the_api(client, keys, api_home, tmp_path):
     garbage = client.post("/v1/agencies/ext/certificate", json={"certificate": "not a certificate"},
                           headers=keys.platform.headers)
     assert garbage.status_code == 422
+
+
+def test_an_agencys_own_template_is_named_on_its_public_answers(client, keys, api_home, tmp_path):
+    import json
+    import shutil
+
+    from edoc.agencies import AgencyService
+    from edoc.templates import BUILTIN_DIR
+
+    folder = tmp_path / "permit"
+    shutil.copytree(BUILTIN_DIR / "certificate", folder)
+    spec = json.loads((folder / "template.json").read_text())
+    spec.update(name="permit", title={"th": "ใบอนุญาตพิเศษ", "en": "Special Permit"})
+    (folder / "template.json").write_text(json.dumps(spec, ensure_ascii=False))
+    AgencyService(api_home).add_template(OTHER_AGENCY, folder)
+    doc = api_home.issuer(OTHER_AGENCY).issue("permit", example_data(api_home), lang="en")
+    assert client.get(f"/v1/verify/{doc.id}").json()["document_type"] == "Special Permit"
+    assert "Special Permit" in client.get(f"/verify/{doc.id}?lang=en").text
+    # the other agency cannot issue it
+    r = client.post("/v1/documents", json={"template": "permit", "data": example_data(api_home)},
+                    headers=keys.issuer.headers)
+    assert r.status_code == 404
