@@ -257,3 +257,12 @@ def test_an_agency_with_its_own_default_level_b_lt(home, run_edoc):
     assert doc.record.level == "B-LT"
     report = Verifier.for_home(home).verify(home.issuer().pdf(doc.record))
     assert report.verdict == "valid", report.reasons
+
+
+def test_the_first_key_edoc_serve_prints_is_the_first_agencys_admin_not_a_platform_key(home):
+    from edoc.cli.serve_cmd import ensure_first_admin
+
+    secret = ensure_first_admin(home)
+    key = home.registry().authenticate(secret)
+    assert key.roles == {"admin"} and key.agency == "test-agency"
+    assert ensure_first_admin(home) is None  # once
