@@ -34,6 +34,10 @@ def test_platform_onboards_an_agency_that_issues_with_its_own_seal(client, keys,
     assert client.get(f"/v1/verify/{doc.json()['id']}").json()["status"] == "issued"
     assert client.post("/v1/agencies/dopa/enable", headers=keys.platform.headers).status_code == 200
     assert client.post("/v1/agencies/dopa/rotate-key", headers=keys.platform.headers).status_code == 200
+    # its own admin rotates too; the document sealed before still verifies
+    assert client.post("/v1/agency/rotate-key", headers=admin).status_code == 200
+    pdf = client.get(f"/v1/documents/{doc.json()['id']}/pdf", headers=_bearer(issuer.json()["secret"])).content
+    assert client.app.state.edoc.verifier.verify(pdf).verdict == "valid"
 
 
 def test_only_the_platform_manages_agencies(client, keys):
