@@ -242,13 +242,14 @@ class Home:
         if "_registry" not in self.__dict__:
             from storage.registry import Registry
 
+            from .agencies.upgrade import schema_before, upgrade_registry
+
+            before = schema_before(self)
             registry = Registry.open(self.settings.effective_database_url)
             self.__dict__["_registry"] = registry
             # a home of the previous version becomes a platform on first use (edoc/agencies/upgrade.py)
             if registry.agencies.find(self.settings.agency_id) is None:
-                from .agencies.upgrade import upgrade
-
-                upgrade(self)
+                self.__dict__["_upgraded"] = upgrade_registry(self, registry, before=before)
             _bind_older_documents(registry, self.store)
         return self.__dict__["_registry"]
 
@@ -302,10 +303,6 @@ class Home:
 
         agency = agency or self.settings.agency_id
         registry = self.registry()
-        if agency == self.settings.agency_id and registry.agencies.find(agency) is None:
-            from .agencies.upgrade import upgrade
-
-            upgrade(self)
         return known_agency(registry, agency)
 
     def agency_templates_dir(self, record) -> Path:
@@ -338,6 +335,9 @@ class Home:
         """Drop what is cached for ``agency`` (after its key, certificate or settings changed)."""
         self.__dict__.setdefault("_agency_states", {}).pop(agency, None)
         self.__dict__.setdefault("_template_dirs", {}).clear()
+        if agency == self.settings.agency_id:  # its seal is the home's own pki/seal.pem
+            for name in ("pki", "seal_signer", "_revocation"):
+                self.__dict__.pop(name, None)
 
     def holder_link_key(self) -> bytes:
         """The secret that derives holders' download tokens (created on first use)."""

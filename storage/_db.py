@@ -210,9 +210,8 @@ def _first_line(exc: BaseException) -> str:
     return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database to the newest schema (or ``revision``); safe when several processes
-    start at once."""
+def upgrade(engine: Engine) -> None:
+    """Migrate the database to the newest schema; safe when several processes start at once."""
     with write_tx(engine) as conn:
         if conn.dialect.name == "postgresql":
             # DDL is transactional on PostgreSQL: holding this lock for the whole
@@ -221,7 +220,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        command.upgrade(cfg, "head")
 
 
 def _signed(n: int) -> int:

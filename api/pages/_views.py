@@ -85,6 +85,8 @@ class Directory:
     document_types: Callable[[str, str], tuple[str, str | None] | None] = lambda name, lang: None
     """``(template, lang)`` → ``(title, its language)``, or None for an unknown template."""
 
+    agency_document_types: Callable[[str, str, str], tuple[str, str | None] | None] | None = None
+    """``(agency, template, lang)`` → as ``document_types``, among that agency's own templates too."""
     agency_names: Callable[[str], tuple[str, str] | None] = lambda code: None
     """An agency of the platform → its ``(Thai name, English name)``, or None for an unknown code."""
 
@@ -103,7 +105,9 @@ def _document_facts(record: DocumentRecord, lang: str, directory: Directory) -> 
     """The details shown for a registered document (the holder's name only masked)."""
     t = STRINGS[lang]
     facts = [Fact(t["agency"], directory.agency_name(record.agency, lang))]
-    doc_type = directory.document_types(record.template, lang)
+    doc_type = (directory.agency_document_types(record.agency, record.template, lang)
+                if directory.agency_document_types is not None
+                else directory.document_types(record.template, lang))
     if doc_type is not None:
         title, title_lang = doc_type
         facts.append(Fact(t["doc_type"], title, title_lang if title_lang != lang else None))

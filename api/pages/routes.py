@@ -138,10 +138,10 @@ def _lookup(home, doc_id: str) -> DocumentRecord | None:
         return None
 
 
-def _document_type(home, template: str, lang: str) -> tuple[str, str | None] | None:
+def _document_type(home, template: str, lang: str, agency: str | None = None) -> tuple[str, str | None] | None:
     """A template's title in ``lang`` if it has one, else in its own first language."""
     try:
-        tpl = home.templates().get(template)
+        tpl = home.templates(agency).get(template)
     except NotFound:
         return None
     for candidate in (lang, "*", tpl.languages[0]):
@@ -163,6 +163,7 @@ def _directory(home) -> Directory:
         name_en=s.agency_name_en,
         document_types=lambda template, lang: _document_type(home, template, lang),
         agency_names=lambda code: _agency_names(home, code),
+        agency_document_types=lambda agency, template, lang: _document_type(home, template, lang, agency),
     )
 
 

@@ -197,6 +197,14 @@ def set_own_logo(key: AdminKey, home: HomeDep,
     return agency_public(AgencyService(home, actor=key.id).brand(key.agency, logo=image))
 
 
+@router.post("/v1/agency/rotate-key", response_model=AgencyPublic, responses=problems(401, 403, 404, 500))
+def rotate_own_key(key: AdminKey, home: HomeDep) -> AgencyPublic:
+    """A new seal key and certificate for the admin's own agency; its documents keep verifying."""
+    service = AgencyService(home, actor=key.id)
+    service.rotate_key(key.agency)
+    return agency_public(service.get(key.agency))
+
+
 # -- public -----------------------------------------------------------------------------
 
 

@@ -109,7 +109,7 @@ async def verify_by_id(doc_id: str, state: StateDep) -> DocumentStatusPublic:
 def _document_type(state, record) -> str:
     # The template's title, not the record's: a rendered title may carry the holder's name.
     try:
-        return state.home.templates().get(record.template).title_in(record.lang)
+        return state.home.templates(record.agency).get(record.template).title_in(record.lang)
     except NotFound:
         return record.template
 

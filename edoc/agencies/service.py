@@ -232,6 +232,9 @@ class AgencyService:
         record = self.get(agency_id)
         folder = self.folder(record)
         now = datetime.now(UTC)
+        if record.seal_dir == "pki" and record.seal_key_source == "pkcs11":
+            raise EdocError("the first agency's seal key is the home's own: roll it over with "
+                            "`edoc keys rollover --role seal` (docs/hsm.md)")
         if record.seal_key_source == "pkcs11":
             label = f"{record.seal_key_label}-{now:%Y%m%d%H%M%S}"
             from dataclasses import replace
@@ -245,8 +248,6 @@ class AgencyService:
         cert, chain = sealfiles.builtin_certificate(
             self._home.pki, record, public_key, passphrase=self._passphrase(),
             public_base_url=self._home.settings.public_base_url, now=now)
-        if record.seal_dir == "pki":  # the first agency: keep the home's own layout
-            new_key = new_key or None
         sealfiles.install(folder, cert, chain, now=now, new_key=new_key)
         self._registry.agencies.update(
             agency_id, seal_key_label=record.seal_key_label,

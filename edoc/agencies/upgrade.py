@@ -56,18 +56,31 @@ def pending(home) -> list[str]:
         engine.dispose()
 
 
-def upgrade(home, *, actor: str = "system:upgrade") -> UpgradeResult:
-    """Migrate the schema, make the home's agency the first, link the audit entries."""
+def schema_before(home) -> str | None:
+    """The registry's schema revision now (None: no registry yet), read without migrating."""
     from storage._db import create_engine, schema_revision
-    from storage.agency_audit import backfill
 
     engine = create_engine(home.settings.effective_database_url)
     try:
         with engine.connect() as conn:
-            before = schema_revision(conn)
+            return schema_revision(conn)
     finally:
         engine.dispose()
-    registry = home.registry()  # opening migrates the schema to the newest revision
+
+
+def upgrade(home, *, actor: str = "system:upgrade") -> UpgradeResult:
+    """Migrate the schema, make the home's agency the first, link the audit entries."""
+    registry = home.registry()  # opening migrates and upgrades (Home.registry calls upgrade_registry)
+    done = home.__dict__.pop("_upgraded", None)
+    if done is not None:
+        return done
+    return upgrade_registry(home, registry, before=None, actor=actor)
+
+
+def upgrade_registry(home, registry, *, before: str | None, actor: str = "system:upgrade") -> UpgradeResult:
+    """The data step of the upgrade on an open (migrated) registry; does nothing the second time."""
+    from storage.agency_audit import backfill
+
     linked = backfill(registry.engine)
     s = home.settings
     created = None
