@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
+from edoc.agencies import known_agencies, known_agency
+from edoc.errors import DataInvalid, FieldError
 from storage.registry import ApiKey
 
-from ..deps import AdminKey, RegistryDep
+from ..deps import AdminKey, RegistryDep, StateDep
 from ..models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, problems
 
 router = APIRouter(prefix="/v1/keys", tags=["api keys"])
@@ -19,8 +21,11 @@ def key_public(key: ApiKey) -> ApiKeyPublic:
 
 
 @router.post("", status_code=201, response_model=ApiKeyCreated, responses=problems(401, 403, 422))
-def create_key(body: ApiKeyCreate, admin: AdminKey, registry: RegistryDep) -> ApiKeyCreated:
+def create_key(body: ApiKeyCreate, admin: AdminKey, registry: RegistryDep, state: StateDep) -> ApiKeyCreated:
     """Create a key for an agency with some roles; the answer holds its secret, shown this once."""
+    if not known_agency(body.agency, state.settings):  # its key could never issue
+        known = ", ".join(known_agencies(state.settings))
+        raise DataInvalid([FieldError("agency", f"unknown agency {body.agency!r}; this service serves {known}")])
     key, secret = registry.create_api_key(agency=body.agency, roles=set(body.roles), label=body.label)
     registry.audit.append("apikey.created", actor=admin.id, agency=key.agency, subject=key.id,
                           details={"roles": sorted(key.roles), "label": key.label})
