@@ -59,7 +59,7 @@ class Served:
                 return line
         raise AssertionError(f"no {text!r} within {timeout}s:\n" + "\n".join(self.lines))
 
-    def wait_healthy(self, timeout: float = 60) -> None:
+    def wait_healthy(self, timeout: float = 120) -> None:  # two workers start slowly on a busy 2-core box
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
