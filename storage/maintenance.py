@@ -81,6 +81,8 @@ class BackupManifest:
     """Number of objects."""
     object_bytes: int
     """Their total size."""
+    extras: tuple[str, ...] = ()
+    """Names of the opaque members the caller added (e.g. the home's encrypted key bundle)."""
 
 
 def doctor(
@@ -118,12 +120,16 @@ def doctor(
     )
 
 
-def backup(store: ObjectStore, registry: Registry, dest: Path) -> BackupManifest:
+def backup(
+    store: ObjectStore, registry: Registry, dest: Path, *, extras: dict[str, bytes] | None = None
+) -> BackupManifest:
     """Write every registry row and every object into one new tar archive at ``dest``.
 
     The registry is read first, in one snapshot; objects are read after, so every
     row's object is included (objects are always written before their rows).
-    Fails with ObjectCorrupted rather than archive a damaged object.
+    Fails with ObjectCorrupted rather than archive a damaged object. ``extras``
+    are stored as given (opaque to storage; the caller encrypts what is secret)
+    under ``extra/NAME`` with their digest in the manifest: :func:`read_extras`.
     """
     dest = Path(dest)
     if dest.exists():
@@ -134,12 +140,19 @@ def backup(store: ObjectStore, registry: Registry, dest: Path) -> BackupManifest
         with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
             tables, revision = _dump_tables(tar, registry)
             objects = _dump_objects(tar, store)
+            extra_meta = {}
+            for name, data in sorted((extras or {}).items()):
+                if not name or "/" in name or name.startswith("."):
+                    raise BackupError(f"not a plain member name: {name!r}")
+                _add(tar, f"extra/{name}", data)
+                extra_meta[name] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
             manifest = {
                 "format": BACKUP_FORMAT,
                 "created_at": created_at.isoformat(),
                 "schema_revision": revision,
                 "tables": tables,
                 "objects": objects,
+                "extras": extra_meta,
             }
             _add(tar, _MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
         with open(tmp, "rb+") as fh:
@@ -151,6 +164,28 @@ def backup(store: ObjectStore, registry: Registry, dest: Path) -> BackupManifest
         if tmp.exists():
             tmp.unlink()
     return _manifest_value(manifest)
+
+
+def read_extras(archive: Path) -> dict[str, bytes]:
+    """The extra members a backup was given (checked against the manifest's digests)."""
+    try:
+        tar = tarfile.open(archive, "r")
+    except (OSError, tarfile.TarError) as exc:
+        raise BackupError(f"cannot read backup {archive}") from exc
+    with tar:
+        try:
+            manifest = json.loads(_member(tar, _MANIFEST))
+        except ValueError as exc:
+            raise BackupError(f"the manifest of {archive} is not JSON") from exc
+        if manifest.get("format") != BACKUP_FORMAT:
+            raise BackupError(f"{archive} is not an {BACKUP_FORMAT} archive")
+        found = {}
+        for name, meta in manifest.get("extras", {}).items():
+            data = _member(tar, f"extra/{name}")
+            if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+                raise BackupError(f"extra/{name} in {archive} does not match the manifest")
+            found[name] = data
+    return found
 
 
 def restore(archive: Path, store: ObjectStore, registry: Registry) -> BackupManifest:
@@ -310,4 +345,5 @@ def _manifest_value(manifest: dict[str, Any]) -> BackupManifest:
         table_rows={name: meta["rows"] for name, meta in manifest["tables"].items()},
         object_count=len(manifest["objects"]),
         object_bytes=sum(o["size"] for o in manifest["objects"]),
+        extras=tuple(sorted(manifest.get("extras", {}))),
     )

@@ -26,7 +26,7 @@ WORDS: dict[str, dict[str, str]] = {
         "verify_link": "ไปที่หน้าตรวจสอบเอกสาร",
         "api_h": "สำหรับระบบของหน่วยงาน",
         "api_text": "ระบบของหน่วยงานออก ดาวน์โหลด และเพิกถอนเอกสารผ่าน API (ต้องใช้กุญแจ API)",
-        "api_link": "API documentation (OpenAPI)",
+        "api_link": "คู่มือการใช้ API (OpenAPI)",
     },
     "en": {
         "title": "Official electronic documents",

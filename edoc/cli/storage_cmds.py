@@ -8,10 +8,23 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
-from ._common import EXIT_FAIL, EXIT_OK, open_home, read_input_file
+from ..home import Home
+from ._common import (
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    open_home,
+    read_input_file,
+    settings_from,
+)
+
+#: where `edoc backup` / `edoc restore` read the backup passphrase when no --passphrase-file is given
+PASSPHRASE_ENV = "EDOC_BACKUP_PASSPHRASE"
 
 
 def register(sub) -> None:
@@ -19,14 +32,21 @@ def register(sub) -> None:
     d = sub.add_parser("doctor", help="check that stored objects, registry and audit log agree")
     d.add_argument("--quick", action="store_true", help="do not re-hash every object")
     d.add_argument("--json", action="store_true", help="print the report as JSON")
+    d.add_argument("--trust-sample", type=int, default=4, metavar="N",
+                   help="verify N stored documents (oldest and newest) with this home's own trust "
+                        "store (default 4; 0: skip)")
     d.set_defaults(func=cmd_doctor)
 
-    b = sub.add_parser("backup", help="write registry and objects into one tar archive")
+    b = sub.add_parser("backup", help="write registry, objects and (encrypted) key material into one tar archive")
     b.add_argument("dest", help="archive to create (never overwritten)")
+    b.add_argument("--passphrase-file",
+                   help=f"file holding the passphrase that encrypts the key material (or ${PASSPHRASE_ENV}); "
+                        "without one the backup holds no keys and says it is incomplete")
     b.set_defaults(func=cmd_backup)
 
-    r = sub.add_parser("restore", help="load a backup archive into an empty home")
+    r = sub.add_parser("restore", help="load a backup archive into an empty home (or an empty folder, with its keys)")
     r.add_argument("archive")
+    r.add_argument("--passphrase-file", help=f"the backup's passphrase (or ${PASSPHRASE_ENV})")
     r.set_defaults(func=cmd_restore)
 
     a = sub.add_parser("audit", help="check or export the hash-chained audit log")
@@ -64,6 +84,7 @@ def cmd_doctor(args) -> int:
     from storage.maintenance import doctor
 
     from ..agencies.upgrade import pending
+    from ..trust_check import untrusted_documents
 
     home = open_home(args)
     todo = pending(home)  # read before anything migrates the registry
@@ -73,9 +94,12 @@ def cmd_doctor(args) -> int:
         print("run `edoc upgrade` (or start `edoc serve`, which upgrades on first start)")
         return EXIT_FAIL
     report = doctor(home.store(), home.registry(), check_contents=not args.quick)
+    trusted, untrusted = untrusted_documents(home, sample=args.trust_sample) if args.trust_sample > 0 else (0, [])
+    ok = report.ok and not untrusted
     if args.json:
-        print(json.dumps({"ok": report.ok, **_jsonable(report)}, indent=2, ensure_ascii=False))
-        return EXIT_OK if report.ok else EXIT_FAIL
+        trust = {"checked": trusted, "untrusted": _jsonable(untrusted)}
+        print(json.dumps({"ok": ok, **_jsonable(report), "trust": trust}, indent=2, ensure_ascii=False))
+        return EXIT_OK if ok else EXIT_FAIL
     print(f"objects checked: {report.objects_checked}, versions checked: {report.versions_checked}")
     for key in report.orphans:
         print(f"orphan object (no document refers to it): {key}")
@@ -85,25 +109,86 @@ def cmd_doctor(args) -> int:
         print(f"corrupt object (bytes do not match the digest): {key}")
     if report.audit is not None and not report.audit.ok:
         print(f"audit log broken at entry {report.audit.first_broken_seq}: {report.audit.reason}")
-    print("ok" if report.ok else "problems found")
-    return EXIT_OK if report.ok else EXIT_FAIL
+    if trusted:
+        print(f"documents verified with this home's own trust store: {trusted}")
+    for problem in untrusted:
+        print(f"document {problem.doc_id} version {problem.seq} does not validate with this home's "
+              f"own trust store ({problem.verdict}): {' '.join(problem.reasons)}")
+    if untrusted:
+        print("  this home's PKI is not the one that sealed its documents (a backup restored without "
+              "its key material?): restore into an empty folder with the backup's keys, "
+              "edoc --home NEW_FOLDER restore ARCHIVE --passphrase-file FILE")
+    print("ok" if ok else "problems found")
+    return EXIT_OK if ok else EXIT_FAIL
+
+
+def _passphrase(args, *, required: bool) -> bytes | None:
+    if args.passphrase_file:
+        value = read_input_file(args.passphrase_file).rstrip(b"\r\n")
+    elif os.environ.get(PASSPHRASE_ENV):
+        value = os.environ[PASSPHRASE_ENV].encode()
+    elif required:
+        raise CliError(f"this backup holds the agency's keys, encrypted: give its passphrase with "
+                       f"--passphrase-file FILE (or ${PASSPHRASE_ENV})", EXIT_USAGE)
+    else:
+        return None
+    if not value:
+        raise CliError("the backup passphrase is empty", EXIT_USAGE)
+    return value
 
 
 def cmd_backup(args) -> int:
     from storage.maintenance import backup
 
+    from ..home_backup import BUNDLE_NAME, check_passphrase, not_included, pack_home_keys
+
     home = open_home(args)
-    manifest = backup(home.store(), home.registry(), Path(args.dest))
+    passphrase = _passphrase(args, required=False)
+    extras = {}
+    if passphrase is not None:
+        check_passphrase(passphrase)
+        extras[BUNDLE_NAME] = pack_home_keys(home.path, passphrase)
+    manifest = backup(home.store(), home.registry(), Path(args.dest), extras=extras)
     rows = sum(manifest.table_rows.values())
     print(f"wrote {args.dest}: {manifest.object_count} objects ({manifest.object_bytes} bytes), {rows} rows")
+    if passphrase is None:
+        print(f"INCOMPLETE: this backup holds no key material. Restored, its documents verify as "
+              f"not sealed by a trusted issuer. Keep {home.settings.pki_dir} and {home.path / 'secrets'} "
+              f"(and edoc.toml) separately and safely, or back up with --passphrase-file FILE to "
+              f"include them encrypted.")
+        return EXIT_OK
+    print("key material included, encrypted with the passphrase (scrypt + AES-256-GCM): "
+          "edoc.toml, pki/, secrets/, templates/")
+    for what in not_included(home.settings):
+        print(f"NOT included, keep separately: {what}")
     return EXIT_OK
 
 
 def cmd_restore(args) -> int:
-    from storage.maintenance import restore
+    from storage.maintenance import read_extras, restore
 
-    home = open_home(args)
-    manifest = restore(Path(args.archive), home.store(), home.registry())
+    from ..home_backup import BUNDLE_NAME, unpack_home_keys
+
+    archive = Path(args.archive)
+    settings = settings_from(args)
+    bundle = read_extras(archive).get(BUNDLE_NAME)
+    if not (settings.pki_dir / "seal.pem").exists():
+        if bundle is None:
+            raise CliError(f"no edoc home at {settings.home}, and this backup holds no key material: "
+                           "run `edoc init` there first (its documents will then verify only with the "
+                           "pki/ and secrets/ kept from the old home)")
+        passphrase = _passphrase(args, required=True)
+        assert passphrase is not None  # required: an error otherwise
+        written = unpack_home_keys(bundle, passphrase, settings.home)
+        print(f"restored the agency's configuration and keys into {settings.home}: {', '.join(written)}")
+        settings = settings_from(args)  # now with the restored edoc.toml
+        home = Home.open(settings)
+    else:
+        home = Home.open(settings)
+        if bundle is not None:
+            print(f"note: {settings.home} already has its own PKI; the keys in the backup were not "
+                  "applied (restore into an empty folder to get them back)")
+    manifest = restore(archive, home.store(), home.registry())
     print(
         f"restored {manifest.object_count} objects and"
         f" {manifest.table_rows.get('documents', 0)} documents from a backup of"

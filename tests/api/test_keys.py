@@ -101,6 +101,13 @@ def test_bad_key_request_names_the_fields(client, keys):
     assert [e["field"] for e in r.json()["errors"]] == ["roles"]
 
 
+def test_a_key_for_an_agency_the_service_does_not_serve_is_refused(client, keys):
+    r = client.post("/v1/keys", json={"agency": "moe", "roles": ["issuer"]}, headers=keys.admin.headers)
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json()["errors"]] == ["agency"]
+    assert "unknown agency 'moe'" in r.json()["errors"][0]["message"]
+
+
 # -- edoc keys ... ---------------------------------------------------------------------------
 
 

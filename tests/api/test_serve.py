@@ -17,7 +17,6 @@ from pathlib import Path
 import httpx
 from cryptography import x509
 
-from tests.fixtures.pki import BASE_URL
 from tests.fixtures.pki import PASSPHRASE as HOME_PASSPHRASE
 
 PASSPHRASE = "serve-test-passphrase"
@@ -27,10 +26,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-#: the port the test homes (``make_home``) link to: ``edoc serve`` refuses any other
-HOME_PORT = int(BASE_URL.rsplit(":", 1)[1])
 
 
 class Served:
@@ -64,7 +59,7 @@ class Served:
                 return line
         raise AssertionError(f"no {text!r} within {timeout}s:\n" + "\n".join(self.lines))
 
-    def wait_healthy(self, timeout: float = 60) -> None:
+    def wait_healthy(self, timeout: float = 120) -> None:  # two workers start slowly on a busy 2-core box
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -76,9 +71,13 @@ class Served:
         raise AssertionError("the service never became healthy:\n" + "\n".join(self.lines))
 
 
-def _env(home: Path, passphrase: str = PASSPHRASE) -> dict[str, str]:
+def _env(home: Path, passphrase: str = PASSPHRASE, *, link_port: int | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EDOC_", "PROMETHEUS_"))}
     env.update(EDOC_HOME=str(home), EDOC_KEY_PASSPHRASE=passphrase, EDOC_AGENCY_ID="serve-agency")
+    if link_port is not None:
+        # a test home (make_home) links to the PKI responder's port, which is taken while the
+        # responder runs; these tests are about serving, so say the links follow this port
+        env["EDOC_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{link_port}"
     return env
 
 
@@ -87,10 +86,11 @@ def _command(*args: str) -> list[str]:
 
 
 @contextmanager
-def serving(home: Path, *args: str, passphrase: str = PASSPHRASE,
-            port: int | None = None) -> Iterator[Served]:
+def serving(home: Path, *args: str, passphrase: str = PASSPHRASE, port: int | None = None,
+            test_home: bool = False) -> Iterator[Served]:
     port = port or _free_port()
-    proc = subprocess.Popen(_command("--port", str(port), *args), env=_env(home, passphrase),
+    env = _env(home, passphrase, link_port=port if test_home else None)
+    proc = subprocess.Popen(_command("--port", str(port), *args), env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         yield Served(proc, port)
@@ -141,7 +141,8 @@ def test_first_start_creates_home_and_one_admin_key(tmp_path):
 
 def test_wrong_passphrase_fails_at_start_with_a_message(make_home):
     home = make_home().path
-    proc = subprocess.run(_command("--port", str(HOME_PORT)), env=_env(home, "wrong passphrase"),
+    port = _free_port()
+    proc = subprocess.run(_command("--port", str(port)), env=_env(home, "wrong passphrase", link_port=port),
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert proc.stderr.startswith("edoc: ")
@@ -150,7 +151,7 @@ def test_wrong_passphrase_fails_at_start_with_a_message(make_home):
 
 def test_several_workers_share_the_home_and_aggregate_metrics(make_home):
     home = make_home().path
-    with serving(home, "--workers", "2", passphrase=HOME_PASSPHRASE, port=HOME_PORT) as served:
+    with serving(home, "--workers", "2", passphrase=HOME_PASSPHRASE, test_home=True) as served:
         secret = served.wait_for("edoc_").strip()
         served.wait_for("edoc serving on")
         served.wait_healthy()
@@ -213,7 +214,7 @@ def _wait(predicate, timeout: float = 60):
 
 def test_each_worker_listens_on_its_own_socket_and_a_dead_one_is_replaced(make_home):
     home = make_home().path
-    with serving(home, "--workers", "2", passphrase=HOME_PASSPHRASE, port=HOME_PORT) as served:
+    with serving(home, "--workers", "2", passphrase=HOME_PASSPHRASE, test_home=True) as served:
         served.wait_healthy()
         port = int(served.url.rsplit(":", 1)[1])
         workers = _wait(lambda: _two_workers(served.proc.pid))
@@ -237,7 +238,7 @@ def test_each_worker_listens_on_its_own_socket_and_a_dead_one_is_replaced(make_h
 
 def test_workers_stop_when_their_supervisor_is_killed(make_home):
     home = make_home().path
-    with serving(home, "--workers", "2", passphrase=HOME_PASSPHRASE, port=HOME_PORT) as served:
+    with serving(home, "--workers", "2", passphrase=HOME_PASSPHRASE, test_home=True) as served:
         served.wait_healthy()
         workers = _wait(lambda: _two_workers(served.proc.pid))
         served.proc.kill()  # SIGKILL: no chance to stop them itself
@@ -251,7 +252,7 @@ def test_several_workers_refuse_a_port_already_served(make_home):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = subprocess.run(_command("--port", str(port), "--workers", "2"), env=_env(home, HOME_PASSPHRASE),
+        proc = subprocess.run(_command("--port", str(port), "--workers", "2"), env=_env(home, HOME_PASSPHRASE, link_port=port),
                               capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert f"edoc: something already answers on 127.0.0.1:{port}" in proc.stderr

@@ -40,7 +40,10 @@ def _load(browser, url: str, wait_for: str) -> list[str]:
     try:
         response = page.goto(url, wait_until="networkidle")
         assert response is not None and response.ok, f"{url}: {response and response.status}"
-        page.locator(wait_for).first.wait_for(state="visible", timeout=15_000)
+        try:
+            page.locator(wait_for).first.wait_for(state="visible", timeout=15_000)
+        except Exception as exc:  # say what the page tried to load, e.g. a CDN
+            raise AssertionError(f"{url}: {wait_for!r} never became visible; requests: {requests}") from exc
         page.wait_for_load_state("networkidle")
     finally:
         context.close()

@@ -38,3 +38,16 @@ def test_the_cli_never_imports_the_api_package():
     )
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_links_must_point_where_the_service_answers():
+    from edoc.cli._links import link_mismatch
+
+    assert link_mismatch("http://127.0.0.1:8000", "127.0.0.1", 8000) is None
+    assert link_mismatch("http://localhost:8000", "0.0.0.0", 8000) is None  # every address, loopback included
+    assert link_mismatch("https://edoc.agency.go.th", "127.0.0.1", 9000) is None  # behind a proxy
+    message = link_mismatch("http://127.0.0.1:8000", "127.0.0.1", 9000)
+    assert message is not None
+    assert "edoc serve --host 127.0.0.1 --port 8000" in message
+    assert "init --public-base-url http://127.0.0.1:9000" in message
+    assert link_mismatch("http://127.0.0.1:8000", "192.0.2.10", 8000) is not None  # loopback URL, other address

@@ -51,9 +51,11 @@ def test_four_servers_issue_retry_and_revoke_without_duplicates(shared_home, mon
     _, secret = home.registry().create_api_key(agency="serve-agency", roles={"issuer"}, label="load")
     base_env = serve_mod._env
 
-    def env(path, passphrase=serve_mod.PASSPHRASE):
+    def env(path, passphrase=serve_mod.PASSPHRASE, **_):
         values = base_env(path, home.settings.passphrase().decode())
         values["EDOC_S3_SECRET_KEY"] = home.settings.s3_secret_key.get_secret_value()
+        # four processes behind one proxy: the public URL is the proxy's, not any one port
+        values["EDOC_PUBLIC_BASE_URL"] = "https://edoc.serve-agency.example"
         return values
 
     monkeypatch.setattr(serve_mod, "_env", env)
