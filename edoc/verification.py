@@ -39,11 +39,20 @@ class Verifier:
             registry = opener()
         return cls(policy=home.trust_policy(), registry=registry)
 
+    def trusting(self, anchors) -> Verifier:
+        """This verifier with a relying party's own trust anchors added (``--trust``)."""
+        return Verifier(policy=self._policy.trusting(*anchors), registry=self._registry)
+
     def verify(
-        self, data: bytes, *, name: str | None = None, at: datetime | None = None
+        self,
+        data: bytes,
+        *,
+        name: str | None = None,
+        at: datetime | None = None,
+        password: str | None = None,
     ) -> VerificationReport:
         """The full verification report for one file; never raises for bad input."""
-        report = verify_pdf(data, policy=self._policy, name=name, at=at)
+        report = verify_pdf(data, policy=self._policy, name=name, at=at, password=password)
         if self._registry is None or not report.signatures:
             return report
         status = self.registry_status(report.sha256)
