@@ -23,6 +23,18 @@ TONES = {
     "unknown": "warn",
     "unregistered": "warn",
     "indeterminate": "warn",
+    "not_pdf": "bad",
+    "damaged": "bad",
+    "unsigned": "bad",
+    "password": "warn",
+}
+
+#: Files that never got as far as a seal: each its own headline, on any page.
+_FILE_CODES = {
+    "not-pdf": "not_pdf",
+    "damaged": "damaged",
+    "unsigned": "unsigned",
+    "password-required": "password",
 }
 
 
@@ -90,6 +102,29 @@ class Directory:
             return self.name_th if lang == "th" else self.name_en
         return code
 
+    def local_name(self, name: str, lang: str) -> tuple[str, str | None]:
+        """A certificate's name (English, as the PKI writes it) in ``lang`` when it is ours.
+
+        Returns (name, its language when not ``lang``).
+        """
+        if lang != "th" or not name:
+            return name, None
+        thai = {
+            f"{self.name_en} Electronic Seal": f"ตราประทับอิเล็กทรอนิกส์ของ{self.name_th}",
+            f"{self.name_en} Time-Stamping Authority": f"หน่วยประทับรับรองเวลาของ{self.name_th}",
+        }.get(name)
+        return (thai, None) if thai else (name, "en")
+
+    def localise(self, text: str, lang: str) -> str:
+        """``text`` with our certificates' English names given in ``lang``."""
+        if lang != "th":
+            return text
+        for suffix in ("Electronic Seal", "Time-Stamping Authority"):
+            english = f"{self.name_en} {suffix}"
+            if english in text:
+                text = text.replace(english, self.local_name(english, lang)[0])
+        return text
+
 
 def _document_facts(record: DocumentRecord, lang: str, directory: Directory) -> tuple[Fact, ...]:
     """The details shown for a registered document (the holder's name only masked)."""
@@ -137,6 +172,9 @@ def file_outcome(report: VerificationReport, expected_id: str | None) -> str:
     a genuine file of another document, or any file the registry does not know,
     is a mismatch there, never "valid".
     """
+    code = _FILE_CODES.get(str(report.details.get("code", "")))
+    if code is not None:
+        return code
     registry = report.registry
     if report.verdict == "invalid":
         if registry is not None and registry.status == "revoked":
@@ -153,14 +191,14 @@ def file_outcome(report: VerificationReport, expected_id: str | None) -> str:
     return report.verdict  # valid or indeterminate
 
 
-def _seals(report: VerificationReport, lang: str) -> tuple[Seal, ...]:
+def _seals(report: VerificationReport, lang: str, directory: Directory) -> tuple[Seal, ...]:
     t = STRINGS[lang]
     seals = []
     for sig in report.signatures:
-        facts = [Fact(t["sealed_by"], sig.signer or "")]
+        facts = [Fact(t["sealed_by"], *directory.local_name(sig.signer or "", lang))]
         if sig.timestamp is not None:
             facts.append(Fact(t["timestamp"], when(sig.timestamp.time, lang, with_time=True)))
-            facts.append(Fact(t["tsa"], sig.timestamp.tsa))
+            facts.append(Fact(t["tsa"], *directory.local_name(sig.timestamp.tsa, lang)))
         seals.append(Seal(tuple(f for f in facts if f.value)))
     return tuple(s for s in seals if s.facts)
 
@@ -190,7 +228,11 @@ def file_result(
     return FileResult(
         panel=panel,
         filename=(report.file or "")[:120] or None,
-        reasons=tuple(reason(r, lang) for r in reasons),
-        seals=_seals(report, lang),
+        reasons=tuple(_localised(reason(r, lang), directory) for r in reasons),
+        seals=_seals(report, lang, directory),
         document_id=shown.id if shown is not None else None,
     )
+
+
+def _localised(r: Reason, directory: Directory) -> Reason:
+    return Reason(directory.localise(r.text, r.lang), r.lang)

@@ -293,7 +293,9 @@ async def _check(request: Request, *, doc_id: str | None, lang: str) -> Response
     if upload is None:
         return _render(request, lang=lang, doc_id=doc_id, record=record, error=t["no_file"],
                        status_code=400)
-    report = await services.cpu_slots.run(services.verifier.verify, upload.data, name=upload.filename)
+    report = await services.cpu_slots.run(
+        services.verifier.verify, upload.data, name=upload.filename, password=upload.password
+    )
     del upload  # checked and dropped: the bytes are never written anywhere
     matched = None
     if report.registry is not None and report.registry.document_id:

@@ -138,7 +138,8 @@ def test_genuine_file_is_valid(web, certificate):
     r = upload(web, f"/verify/{record.id}", pdf)
     assert r.status_code == 200, r.text
     assert FILE_VALID_TH in r.text
-    assert "ประทับตราโดย Test Agency" in r.text  # reasons in Thai, not the verifier's English
+    # reasons in Thai, not the verifier's English; the seal named in Thai too (issue 18)
+    assert "ประทับตราโดย ตราประทับอิเล็กทรอนิกส์ของหน่วยงานทดสอบ" in r.text
 
 
 def test_genuine_file_in_english(web, certificate):
@@ -188,11 +189,12 @@ def test_genuine_file_of_a_revoked_document_says_revoked(web, home, certificate)
     assert REVOKED_TH in r.text and FILE_VALID_TH not in r.text
 
 
-def test_non_pdf_gets_an_invalid_verdict_page(web, certificate):
+def test_non_pdf_gets_its_own_verdict_page(web, certificate):
     record, _ = certificate
     r = upload(web, f"/verify/{record.id}", b"GIF89a not a pdf", name="photo.gif")
     assert r.status_code == 200
-    assert FILE_INVALID_TH in r.text
+    # issue 18: a photo is not "not genuine or altered", it is not a PDF at all
+    assert "ไฟล์นี้ไม่ใช่ไฟล์ PDF" in r.text and FILE_INVALID_TH not in r.text
     assert "ไฟล์นี้ไม่ใช่เอกสาร PDF" in r.text
 
 
