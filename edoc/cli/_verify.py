@@ -29,6 +29,9 @@ def add_arguments(v) -> None:
     v.add_argument("--extract-revision", type=int, metavar="N",
                    help="write revision N (1 = the original file) to --out")
     v.add_argument("--out", metavar="PATH", help="where --extract-revision writes (default FILE.revN.pdf)")
+    v.add_argument("--compare-revision", type=int, metavar="N",
+                   help="render revision N and the final file, report the page regions that differ")
+    v.add_argument("--diff-dir", metavar="DIR", help="with --compare-revision: write marked-up PNGs here")
     v.add_argument("--data", metavar="OUT.json",
                    help="write the data attached inside the sealed revision (valid files only)")
     v.add_argument("--summary", metavar="RESULTS.csv",
@@ -50,8 +53,8 @@ def cmd_verify(args, parse_when) -> int:
         verifier = verifier.trusting(anchors)
     if fmt == "etsi" and len(args.files) > 1:
         raise CliError("--format etsi writes one report: give one file", EXIT_USAGE)
-    if (args.data or args.extract_revision) and len(args.files) > 1:
-        raise CliError("--data and --extract-revision take one file", EXIT_USAGE)
+    if (args.data or args.extract_revision or args.compare_revision) and len(args.files) > 1:
+        raise CliError("--data, --extract-revision and --compare-revision take one file", EXIT_USAGE)
     reports, contents = [], []
     for name in args.files:
         path = Path(name)
@@ -64,6 +67,8 @@ def cmd_verify(args, parse_when) -> int:
         _extract(args, contents[0])
     if args.data:
         _write_data(args, reports[0], contents[0])
+    if args.compare_revision is not None:
+        _compare(args, contents[0])
     if args.summary:
         with open(args.summary, "w", encoding="utf-8", newline="") as sheet:
             write_summary((summary_row(r, d) for r, d in zip(reports, contents, strict=True)), sheet)
@@ -115,3 +120,25 @@ def _write_data(args, report, data: bytes) -> None:
         return
     Path(args.data).write_text(json.dumps(found, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"data covered by seal {found['covered_by']} written to {args.data}", file=sys.stderr)
+
+
+def _compare(args, data: bytes) -> None:
+    from signing import visual
+
+    try:
+        reader, _ = open_pdf(data, password=args.password)
+        signed = revision_bytes(data, reader, args.compare_revision)
+        diffs = visual.compare(signed, data, out_dir=Path(args.diff_dir) if args.diff_dir else None,
+                               password=args.password)
+    except ValueError as exc:
+        raise CliError(f"--compare-revision: {exc}", EXIT_USAGE) from exc
+    except visual.RenderError as exc:
+        raise CliError(f"--compare-revision: {exc}", EXIT_FAIL) from exc
+    for d in diffs:
+        if not d.changed:
+            print(f"page {d.page}: looks the same as in revision {args.compare_revision}", file=sys.stderr)
+            continue
+        where = d.note or ", ".join(f"({x0:g},{y0:g})-({x1:g},{y1:g})" for x0, y0, x1, y1 in d.boxes)
+        shown = f" [{d.image}]" if d.image else ""
+        print(f"page {d.page}: CHANGED since revision {args.compare_revision}: {where}{shown}",
+              file=sys.stderr)

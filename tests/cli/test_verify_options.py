@@ -130,3 +130,20 @@ def test_summary_csv_has_a_row_per_file_and_no_formulas(cli, home, tmp_path, mon
     assert rows[0]["document_id"] and rows[0]["status"] == "issued"
     assert any(k.startswith("data.") and v for k, v in rows[0].items())
     assert rows[1]["file"] == "'=cmd.pdf"
+
+
+def test_compare_revision_boxes_the_forged_line(cli, home, tmp_path):
+    signed = c.sign(plain_pdf(pages=2), home, "Sig1")
+    doc = tmp_path / "forged.pdf"
+    doc.write_bytes(c.change_content(signed))
+    diff_dir = tmp_path / "diff"
+    code, _, err = cli("verify", "--compare-revision", "2", "--diff-dir", str(diff_dir), str(doc))
+    assert code == 1
+    lines = [line for line in err.splitlines() if line.startswith("page ")]
+    assert lines[0].startswith("page 1: CHANGED since revision 2: (")
+    assert lines[1] == "page 2: looks the same as in revision 2"
+    # the forged line is drawn at x=72, y=700 from the bottom of an A4 page (842 pt high)
+    box = lines[0].split(": (", 1)[1].split(")")[0]
+    x0, y0 = (float(v) for v in box.split(","))
+    assert 60 <= x0 <= 80 and 120 <= y0 <= 150
+    assert (diff_dir / "page-1-diff.png").is_file()
