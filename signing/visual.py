@@ -80,8 +80,8 @@ def compare(
 
 
 def _page(number: int, before_path: Path, after_path: Path, out_dir: Path | None) -> PageDiff:
-    with Image.open(before_path) as a, Image.open(after_path) as b:
-        a, b = a.convert("RGB"), b.convert("RGB")
+    with Image.open(before_path) as raw_a, Image.open(after_path) as raw_b:
+        a, b = raw_a.convert("RGB"), raw_b.convert("RGB")
         if a.size != b.size:
             return PageDiff(number, True, note="the page size changed")
         mask = ImageChops.difference(a, b).convert("L").point(lambda v: 255 if v > 24 else 0)
