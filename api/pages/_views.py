@@ -126,19 +126,40 @@ class Directory:
         return text
 
 
-def _document_facts(record: DocumentRecord, lang: str, directory: Directory) -> tuple[Fact, ...]:
-    """The details shown for a registered document (the holder's name only masked)."""
+@dataclass(frozen=True)
+class Printed:
+    """What the document itself prints (its title and filled lines), in its own language."""
+
+    title: str | None
+    lines: tuple[tuple[str | None, str], ...]
+    """(printed label or None, printed text)."""
+
+
+def _document_facts(
+    record: DocumentRecord, lang: str, directory: Directory, printed: Printed | None = None
+) -> tuple[Fact, ...]:
+    """The details shown for a registered document (the holder's name only masked).
+
+    With ``printed``, the title and lines as the document prints them (dates as
+    written on it), instead of the template's generic type and the registry's date.
+    """
     t = STRINGS[lang]
+    doc_lang = record.lang if record.lang != lang else None
     facts = [Fact(t["agency"], directory.agency_name(record.agency, lang))]
     doc_type = directory.document_types(record.template, lang)
-    if doc_type is not None:
+    if printed is not None and printed.title:
+        facts.append(Fact(t["doc_title"], printed.title, doc_lang))
+    elif doc_type is not None:
         title, title_lang = doc_type
         facts.append(Fact(t["doc_type"], title, title_lang if title_lang != lang else None))
-    facts += [
-        Fact(t["issued_at"], when(record.issued_at, lang)),
-        # A name is written in the document's language (for screen readers' voices).
-        Fact(t["holder"], record.holder_masked or "", record.lang if record.lang != lang else None),
-    ]
+    # A name is written in the document's language (for screen readers' voices).
+    holder = Fact(t["holder"], record.holder_masked or "", doc_lang)
+    if printed is not None and printed.lines:
+        facts.append(holder)
+        facts += [Fact(label or t["printed"], text, doc_lang) for label, text in printed.lines
+                  if record.holder_masked not in text and text not in (printed.title or "")]
+    else:
+        facts += [Fact(t["issued_at"], when(record.issued_at, lang)), holder]
     if record.status == "revoked":
         facts += [
             Fact(t["revoked_at"], when(record.revoked_at, lang)),
@@ -149,7 +170,11 @@ def _document_facts(record: DocumentRecord, lang: str, directory: Directory) -> 
 
 
 def status_panel(
-    doc_id: str, record: DocumentRecord | None, lang: str, directory: Directory
+    doc_id: str,
+    record: DocumentRecord | None,
+    lang: str,
+    directory: Directory,
+    printed: Printed | None = None,
 ) -> Panel:
     """The registry's word on a document id: valid, revoked, or not in the register."""
     t = STRINGS[lang]
@@ -158,7 +183,7 @@ def status_panel(
         asked = (Fact(t["doc_id"], doc_id[:80]),) if doc_id else ()
         return Panel("unknown", t["status.unknown"], t["status.unknown.note"], asked)
     outcome = "revoked" if record.status == "revoked" else "valid"
-    facts = _document_facts(record, lang, directory)
+    facts = _document_facts(record, lang, directory, printed)
     return Panel(outcome, t[f"status.{outcome}"], t[f"status.{outcome}.note"], facts)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -29,7 +30,9 @@ from storage.registry import DocumentRecord
 
 from ._text import STRINGS, pick_lang
 from ._upload import UploadTooLarge, read_upload
-from ._views import Directory, file_result, status_panel
+from ._views import Directory, Printed, file_result, status_panel
+
+log = logging.getLogger(__name__)
 
 __all__ = ["router", "SECURITY_HEADERS"]
 
@@ -164,6 +167,7 @@ def _render(
     lang: str,
     doc_id: str | None,
     record: DocumentRecord | None = None,
+    printed=None,
     result=None,
     error: str | None = None,
     status_code: int = 200,
@@ -182,7 +186,7 @@ def _render(
     path = f"{root}/verify"
     action = path
     if doc_id is not None:
-        status = status_panel(doc_id, record, lang, directory)
+        status = status_panel(doc_id, record, lang, directory, printed)
         path = f"{root}/verify/{quote(doc_id, safe='')}"
         if record is not None:  # an unknown id has no file to compare with
             action = path
@@ -226,12 +230,33 @@ async def status_page(request: Request, doc_id: str, lang: str | None = None) ->
     """The status of one document: valid, revoked, or not in the register (404)."""
     services = request.app.state.edoc
     record = await services.read(_lookup, services.home, doc_id)
+    printed = await services.read(_printed, services.home, record) if record is not None else None
     return _render(
         request,
         lang=pick_lang(lang),
         doc_id=doc_id,
         record=record,
+        printed=printed,
         status_code=200 if record is not None else 404,
+    )
+
+
+def _printed(home, record: DocumentRecord):
+    """What the document prints (title, lines), from the data its seal covers; None if unknown."""
+    from edoc.printed import document_data, printed_facts, printed_title
+
+    try:
+        template = home.templates().get(record.template)
+        data = document_data(home.issuer().pdf(record))
+    except Exception:  # noqa: BLE001 - the registry's word still stands without these extras
+        log.info("printed details of %s unavailable", record.id, exc_info=True)
+        return None
+    if data is None:
+        return None
+    lang = record.lang
+    return Printed(
+        title=printed_title(template, data, lang, record.holder_masked),
+        lines=tuple((f.label, f.text) for f in printed_facts(template, data, lang, record.holder_masked)),
     )
 
 

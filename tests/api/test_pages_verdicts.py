@@ -66,3 +66,15 @@ def test_revoked_word_does_not_break_inside_on_a_phone_css():
     css = (Path(__file__).parents[2] / "api/pages/static/verify.css").read_text()
     assert "overflow-wrap:anywhere}" not in css.split(".fname")[0]
     assert "line-break:strict" in css
+
+
+def test_qr_page_shows_what_the_document_prints(web, api_home):
+    record, _ = issue_certificate(api_home)
+    example = api_home.templates().get("certificate").examples["th"]
+    r = web.get(f"/verify/{record.id}")
+    text = re.sub(r"<[^>]+>", " ", r.text)
+    assert example["title"] in text  # the printed title, not the generic "ใบรับรอง"
+    assert example["course"]["title"] in text  # "compare the details below" has them
+    assert record.holder_masked in text and example["holder"]["name"] not in text
+    assert "ให้ไว้ ณ วันที่" in text  # the date as printed (Buddhist Era)
+    assert example.get("holder", {}).get("national_id", "@@") not in text
