@@ -428,3 +428,16 @@ def reason(text: str, lang: str) -> Reason:
         if match:
             return Reason(make(match), lang)
     return Reason(text, "en")
+
+
+#: Thai compounds a browser's dictionary would split in two ("เพิก|ถอน"): kept whole.
+KEEP_WHOLE = ("เพิกถอน",)
+_KEEP = re.compile("|".join(KEEP_WHOLE))
+
+
+def keep_words(text: object):
+    """HTML for ``text`` with each of :data:`KEEP_WHOLE` in a no-wrap span (a Jinja filter)."""
+    from markupsafe import Markup, escape
+
+    escaped = str(escape("" if text is None else text))
+    return Markup(_KEEP.sub(lambda m: f'<span class="kw">{m.group()}</span>', escaped))

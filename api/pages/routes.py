@@ -28,7 +28,7 @@ from jinja2 import Environment, FileSystemLoader
 from edoc.errors import EdocError, NotFound
 from storage.registry import DocumentRecord
 
-from ._text import STRINGS, pick_lang
+from ._text import STRINGS, keep_words, pick_lang
 from ._upload import UploadTooLarge, read_upload
 from ._views import Directory, Printed, file_result, status_panel
 
@@ -46,6 +46,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.filters["keep_words"] = keep_words
 
 #: Sent with every page and static file: only this origin's own files may load.
 SECURITY_HEADERS = {
