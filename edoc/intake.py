@@ -66,7 +66,7 @@ def verified_data(
         "document_id": (registry.document_id if registry and registry.document_id else None)
         or claimed_document_id(data),
         "issuing_agency": registry.issuing_agency if registry else None,
-        "template": getattr(registry, "template", None) if registry else None,
+        "template": registry.template if registry else None,
         "template_version": values.get("template_version") if isinstance(values, dict) else None,
         "data": values,
     }

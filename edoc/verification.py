@@ -98,6 +98,7 @@ class Verifier:
             holder=record.holder_masked,
             revoked_at=record.revoked_at,
             revocation_reason=record.revocation_reason,
+            template=record.template,
         )
 
 

@@ -128,6 +128,7 @@ def test_summary_csv_has_a_row_per_file_and_no_formulas(cli, home, tmp_path, mon
     rows = list(csv.DictReader(results.read_text(encoding="utf-8-sig").splitlines()))
     assert [r["verdict"] for r in rows] == ["valid", "invalid"]
     assert rows[0]["document_id"] and rows[0]["status"] == "issued"
+    assert rows[0]["template"] == "certificate" and rows[0]["issuing_agency"] == "test-agency"
     assert any(k.startswith("data.") and v for k, v in rows[0].items())
     assert rows[1]["file"] == "'=cmd.pdf"
 
