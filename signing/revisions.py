@@ -69,10 +69,16 @@ def classify(reader: PdfFileReader, signed: list[Signed]) -> list[tuple[set[str]
     for s in signed:
         by_rev.setdefault(s.revision, []).append(s)
     out: list[tuple[set[str], set[str], str | None]] = [(set(), set(), None)]
+    first = min(by_rev, default=total)
     for rev in range(1, total):
         kinds = {s.kind for s in by_rev.get(rev, [])}
         fields = {s.field_name for s in by_rev.get(rev, [])}
         objection = None
+        if rev <= first:
+            # nothing signed yet: the file was still being made, no permission applies
+            # (and the difference analysis would cost time for no verdict)
+            out.append((kinds or {"content"}, fields, None))
+            continue
         try:
             old = reader.get_historical_resolver(rev - 1)
             new = reader.get_historical_resolver(rev)
