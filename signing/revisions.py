@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -57,9 +58,8 @@ class Signed:
     """0-based revision the signature was written in."""
     kind: str
     docmdp: MDPPerm | None = None
-    locked: frozenset[str] | None = None
-    """Field names locked by its FieldMDP (None: none locked; empty set with ``lock_all``)."""
-    lock_all: bool = False
+    lock: Any = None
+    """Its FieldMDP spec (pyHanko's ``FieldMDPSpec``: all, include or exclude), if any."""
 
 
 def classify(reader: PdfFileReader, signed: list[Signed]) -> list[tuple[set[str], set[str], str | None]]:
@@ -148,9 +148,7 @@ def _forbidding(kinds: tuple[str, ...], fields: set[str], earlier: list[Signed])
             return certification.field_name  # type: ignore[union-attr]
     if "form-filling" in kinds or "signature" in kinds:
         for s in earlier:
-            if s.lock_all and fields:
-                return s.field_name
-            if s.locked and fields & s.locked:
+            if s.lock is not None and any(s.lock.is_locked(f) for f in fields):
                 return s.field_name
     return None
 

@@ -178,3 +178,17 @@ def test_pdfsig_agrees_on_which_signatures_are_intact(home, two, pdf, tmp_path, 
     # pdfsig says "not total document signed" exactly where a later revision follows
     partial = out.count("Not total document signed")
     assert partial == sum(1 for s in report.signatures if s.revision != len(report.revisions)), out
+
+
+def test_signing_a_field_locked_by_an_earlier_signature_is_forbidden(home, pdf):
+    # Sig1 locks the field "Later": signing it afterwards breaks Sig1's FieldMDP
+    first = c.sign(c.empty_field(pdf, "Later"), home, "Sig1", lock=["Later"])
+    report = check(home, c.sign(first, home, "Later"))
+    assert report.revisions[-1].permitted is False and report.revisions[-1].forbidden_by == "Sig1"
+    assert report.verdict == "invalid"
+
+
+def test_signing_a_field_not_locked_is_allowed(home, pdf):
+    first = c.sign(c.empty_field(pdf, "Later"), home, "Sig1", lock=["Other"])
+    report = check(home, c.sign(first, home, "Later"))
+    assert report.verdict == "valid", report.reasons
