@@ -57,6 +57,7 @@ def examine(
     budgets: VerifyBudgets = DEFAULT_BUDGETS,
     name: str | None = None,
     at: datetime | None = None,
+    password: str | None = None,
 ) -> Examined:
     """Verify ``data`` within ``budgets``, without the registry; never raises for bad input.
 
@@ -69,7 +70,7 @@ def examine(
         return Examined(too_complex(data, name, exceeded, at), (), prefixes)
     try:
         with cpu_limit(budgets.cpu_seconds):
-            report = verify_pdf(data, policy=policy, name=name, at=at)
+            report = verify_pdf(data, policy=policy, name=name, at=at, password=password)
             revisions = signed_revisions(data) if report.signatures else ()
     except OutOfTime:
         spent = Exceeded("cpu_seconds", budgets.cpu_seconds, f"more than {budgets.cpu_seconds:g}")
@@ -156,11 +157,23 @@ class Verifier:
         return cls(policy=policy, registry=registry, budgets=budgets, anchors=anchors,
                    remote=remote, own_base=own_base)
 
+    def trusting(self, anchors) -> Verifier:
+        """This verifier with a relying party's own trust anchors added (``--trust``)."""
+        return Verifier(policy=self._policy.trusting(*anchors), registry=self._registry,
+                        budgets=self.budgets, anchors=self._anchors, remote=self._remote,
+                        own_base=self._own_base)
+
     def verify(
-        self, data: bytes, *, name: str | None = None, at: datetime | None = None
+        self,
+        data: bytes,
+        *,
+        name: str | None = None,
+        at: datetime | None = None,
+        password: str | None = None,
     ) -> VerificationReport:
         """The full verification report for one file, in this process; never raises for bad input."""
-        examined = examine(data, policy=self._policy, budgets=self.budgets, name=name, at=at)
+        examined = examine(data, policy=self._policy, budgets=self.budgets, name=name, at=at,
+                           password=password)
         return self.judge(examined, data, at=at)
 
     def judge(
@@ -240,6 +253,7 @@ class Verifier:
             revoked_at=record.revoked_at,
             # citizens see the fixed category, never the officer's words (issue 17, finding 9)
             revocation_reason=revocation_label(record.revocation_category, "en"),
+            template=record.template,
         )
 
 

@@ -80,13 +80,13 @@ _policies: dict[Any, Any] = {}
 
 
 def _examine(policy_factory, budgets: VerifyBudgets, data: bytes, name: str | None,
-             at: datetime | None) -> Examined:
+             at: datetime | None, password: str | None = None) -> Examined:
     policy = _policies.get(policy_factory)
     if policy is None:
         if len(_policies) >= 8:  # many homes in one process (tests): keep the newest few
             _policies.pop(next(iter(_policies)))
         policy = _policies[policy_factory] = policy_factory()
-    return examine(data, policy=policy, budgets=budgets, name=name, at=at)
+    return examine(data, policy=policy, budgets=budgets, name=name, at=at, password=password)
 
 
 # -- the processes, one set per process and size, shared by every app in it ------------
@@ -156,6 +156,7 @@ class VerifyPool:
         *,
         name: str | None = None,
         at: datetime | None = None,
+        password: str | None = None,
         cancelled: Callable[[], Awaitable[bool]] | None = None,
     ) -> Examined:
         """:func:`~edoc.verification.examine` in a worker; raises :class:`VerifyBusy` when full.
@@ -169,7 +170,7 @@ class VerifyPool:
             self._in_flight += 1
         try:
             future = _process_pool(self.workers).schedule(
-                _examine, args=(self._policy_factory, self.budgets, data, name, at),
+                _examine, args=(self._policy_factory, self.budgets, data, name, at, password),
                 timeout=self.wall_seconds,
             )
             waiting = asyncio.wrap_future(future)

@@ -61,6 +61,17 @@ class Cause:
         )
 
     @classmethod
+    def unsupported_algorithm(cls, oid: str) -> Cause:
+        return cls(
+            "unsupported-algorithm",
+            "INDETERMINATE",
+            "CRYPTO_CONSTRAINTS_FAILURE",
+            "The signature in field {field} uses an algorithm this verifier does not support, "
+            "so it could not be checked.",
+            detail=f"signature algorithm {oid}",
+        )
+
+    @classmethod
     def unsupported_type(cls, sig_type: str) -> Cause:
         return cls(
             "unsupported-type",
@@ -72,8 +83,13 @@ class Cause:
         )
 
 
-def cause_of(exc: BaseException) -> Cause:
-    """The cause behind a pyHanko (or asn1crypto) exception raised for one signature."""
+def cause_of(exc: BaseException, *, parsing: bool = True) -> Cause:
+    """The cause behind a pyHanko (or asn1crypto) exception raised for one signature.
+
+    ``parsing``: raised while taking the signature apart (bad bytes are a format
+    failure); otherwise while validating a signature that was read (an error
+    there that names no cause leaves the signature undecided, not broken).
+    """
     detail = f"{type(exc).__name__}: {exc}"
     text = str(exc).lower()
     sub = getattr(exc, "ades_subindication", None)
@@ -110,6 +126,14 @@ def cause_of(exc: BaseException) -> Cause:
             "so it cannot be checked.",
             detail,
         )
+    if not parsing and not isinstance(exc, ValueError):
+        return Cause(
+            "not-validated",
+            "INDETERMINATE",
+            "GENERIC",
+            "The signature in field {field} could not be validated here.",
+            detail,
+        )
     return Cause(
         "bad-encoding",
         "TOTAL_FAILED",
@@ -120,7 +144,12 @@ def cause_of(exc: BaseException) -> Cause:
     )
 
 
-def _no_certificate(detail: str) -> Cause:
+def no_certificate(detail: str | None) -> Cause:
+    """The signer's certificate is not in the signature."""
+    return _no_certificate(detail)
+
+
+def _no_certificate(detail: str | None) -> Cause:
     return Cause(
         "no-signing-certificate",
         "INDETERMINATE",
@@ -177,4 +206,4 @@ def _unsupported_algorithm(exc: BaseException, text: str) -> bool:
         return True
     markers = ("unsupported", "not supported", "unknown algorithm", "unable to determine",
                "no signature mechanism", "is not a recognized", "algorithm")
-    return any(m in text for m in markers) and "format" not in text
+    return any(m in text for m in markers) and "format" not in text and "does not match" not in text

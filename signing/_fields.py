@@ -114,4 +114,22 @@ def _field(reader: PdfFileReader, name: str, value, field_ref) -> Field:
     except Exception as exc:  # a CMS pyHanko cannot take apart
         log.info("signature %s cannot be read: %r", name, exc)
         found.problem = cause_of(exc)
+        return found
+    unknown = _unknown_algorithm(found.sig)
+    if unknown is not None:
+        # pyHanko would call it a broken signature (SIG_CRYPTO_FAILURE); it is one
+        # this verifier cannot compute, e.g. BSI TR-03111 plain ECDSA
+        found.problem = Cause.unsupported_algorithm(unknown)
     return found
+
+
+def _unknown_algorithm(sig: EmbeddedPdfSignature) -> str | None:
+    """The dotted OID of a signature algorithm asn1crypto (hence pyHanko) does not know."""
+    try:
+        algo = sig.signer_info["signature_algorithm"]["algorithm"]
+        name = algo.native
+    except Exception:
+        return None
+    if isinstance(name, str) and name.replace(".", "").isdigit():
+        return algo.dotted
+    return None

@@ -19,7 +19,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from . import ltv
-from ._causes import Cause, cause_of
+from ._causes import Cause, cause_of, no_certificate
 from ._fields import Field
 from .report import SignatureReport, TimestampReport
 
@@ -116,7 +116,7 @@ def judge(found: Field, context: Callable[[], ValidationContext], spec, at) -> S
     except Exception as exc:  # garbage CMS, broken byte range, unsupported algorithm...
         log.debug("validation error", exc_info=True)
         log.info("signature %s could not be validated: %r", found.name, exc)
-        return from_cause(found, cause_of(exc), kind)
+        return from_cause(found, cause_of(exc, parsing=False), kind)
     report = from_status(sig, status, found.name, kind, outcome)
     from dataclasses import replace
 
@@ -133,7 +133,7 @@ def judge(found: Field, context: Callable[[], ValidationContext], spec, at) -> S
 def _outcome_cause(outcome) -> Cause | None:
     """A cause for an AdES result with no status object (validation stopped early)."""
     if outcome.sub_indication == "NO_SIGNING_CERTIFICATE_FOUND":
-        return cause_of(ValueError("signer certificate not found: " + (outcome.failure or "")))
+        return no_certificate(outcome.failure)
     return None
 
 

@@ -131,6 +131,8 @@ class RegistryStatus:
     """Masked holder name (data minimisation)."""
     revoked_at: datetime | None = None
     revocation_reason: str | None = None
+    template: str | None = None
+    """The template the document was rendered from (for a receiving agency's import)."""
 
 
 @dataclass(frozen=True)

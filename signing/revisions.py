@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -57,9 +58,8 @@ class Signed:
     """0-based revision the signature was written in."""
     kind: str
     docmdp: MDPPerm | None = None
-    locked: frozenset[str] | None = None
-    """Field names locked by its FieldMDP (None: none locked; empty set with ``lock_all``)."""
-    lock_all: bool = False
+    lock: Any = None
+    """Its FieldMDP spec (pyHanko's ``FieldMDPSpec``: all, include or exclude), if any."""
 
 
 def classify(reader: PdfFileReader, signed: list[Signed]) -> list[tuple[set[str], set[str], str | None]]:
@@ -69,10 +69,16 @@ def classify(reader: PdfFileReader, signed: list[Signed]) -> list[tuple[set[str]
     for s in signed:
         by_rev.setdefault(s.revision, []).append(s)
     out: list[tuple[set[str], set[str], str | None]] = [(set(), set(), None)]
+    first = min(by_rev, default=total)
     for rev in range(1, total):
         kinds = {s.kind for s in by_rev.get(rev, [])}
         fields = {s.field_name for s in by_rev.get(rev, [])}
         objection = None
+        if rev <= first:
+            # nothing signed yet: the file was still being made, no permission applies
+            # (and the difference analysis would cost time for no verdict)
+            out.append((kinds or {"content"}, fields, None))
+            continue
         try:
             old = reader.get_historical_resolver(rev - 1)
             new = reader.get_historical_resolver(rev)
@@ -142,9 +148,7 @@ def _forbidding(kinds: tuple[str, ...], fields: set[str], earlier: list[Signed])
             return certification.field_name  # type: ignore[union-attr]
     if "form-filling" in kinds or "signature" in kinds:
         for s in earlier:
-            if s.lock_all and fields:
-                return s.field_name
-            if s.locked and fields & s.locked:
+            if s.lock is not None and any(s.lock.is_locked(f) for f in fields):
                 return s.field_name
     return None
 
@@ -200,13 +204,20 @@ def _look_closer(old, new, rev: int, reader: PdfFileReader) -> set[str]:
             continue
         if isinstance(obj, generic.StreamObject) and obj.get("/Type") in _CONTAINERS:
             continue
+        if isinstance(obj, generic.DictionaryObject) and obj.get("/FT") == "/Sig":
+            kinds.add("signature" if _raw(obj, "/V") is not None else "form-filling")
+            continue
         if not _exists(old, ref):
             if isinstance(obj, generic.DictionaryObject) and _is_annotation(obj):
                 kinds.add("form-filling" if _is_field(obj) else "annotations")
             continue
         before = old.get_object(ref)
         if key in page_refs:
-            kinds.add("annotations" if _changed_keys(before, obj) <= _ANNOT_KEYS else "content")
+            changed = _changed_keys(before, obj)
+            if changed - _ANNOT_KEYS:
+                kinds.add("content")
+            elif _annots_changed(old, new, before, obj):
+                kinds.add("annotations")
         elif key in content_refs:
             kinds.add("content")
         elif key in annots_refs:
@@ -215,12 +226,13 @@ def _look_closer(old, new, rev: int, reader: PdfFileReader) -> set[str]:
             changed = _changed_keys(before, obj)
             if changed - _BENIGN_CATALOG_KEYS:
                 kinds.add("content")
-            elif "/AcroForm" in changed:
-                kinds.add("form-filling")
-        elif key == info_key:
+            # the form's own changes are judged by its fields' objects
+        elif key == info_key or (isinstance(obj, generic.StreamObject)
+                                 and obj.get("/Type") == "/Metadata"):
             kinds.add("metadata")
         elif key == form_key:
-            kinds.add("form-filling")
+            if _changed_keys(before, obj) - {"/Fields", "/SigFlags"}:
+                kinds.add("form-filling")
         elif isinstance(obj, generic.DictionaryObject) and _is_annotation(obj):
             kinds.add("form-filling" if _is_field(obj) else "annotations")
         elif isinstance(obj, generic.DictionaryObject) and _is_field(obj):
@@ -233,7 +245,49 @@ def _look_closer(old, new, rev: int, reader: PdfFileReader) -> set[str]:
 def _changed_keys(before, after) -> set[str]:
     if not (isinstance(before, generic.DictionaryObject) and isinstance(after, generic.DictionaryObject)):
         return {"*"}
-    return {k for k in set(after.keys()) | set(before.keys()) if _raw(after, k) != _raw(before, k)}
+    return {
+        k for k in set(after.keys()) | set(before.keys())
+        if _plain(_raw(after, k)) != _plain(_raw(before, k))
+    }
+
+
+def _plain(value, depth: int = 0):
+    """A value comparable across revisions (references by number, not by resolver)."""
+    if isinstance(value, generic.IndirectObject):
+        return ("ref", value.idnum, value.generation)
+    if depth > 8:
+        return repr(value)
+    if isinstance(value, generic.DictionaryObject):
+        return tuple(sorted((str(k), _plain(value.raw_get(k), depth + 1)) for k in value))
+    if isinstance(value, generic.ArrayObject):
+        return tuple(_plain(v, depth + 1) for v in list.__iter__(value))
+    return value
+
+
+def _annots_changed(old, new, before, after) -> bool:
+    """True unless the only new annotations are signature widgets (which a signature explains)."""
+    def refs(page, resolver):
+        annots = _raw(page, "/Annots")
+        if isinstance(annots, generic.IndirectObject):
+            annots = resolver.get_object(annots)
+        if not isinstance(annots, generic.ArrayObject):
+            return set()
+        return {_plain(v) for v in list.__iter__(annots)}
+
+    old_refs, new_refs = refs(before, old), refs(after, new)
+    if old_refs - new_refs:
+        return True  # an annotation was removed
+    for item in new_refs - old_refs:
+        if not (isinstance(item, tuple) and item[:1] == ("ref",)):
+            return True
+        annot = new.get_object(generic.Reference(item[1], item[2]))
+        parent = annot.get("/Parent") if isinstance(annot, generic.DictionaryObject) else None
+        ft = annot.get("/FT") if isinstance(annot, generic.DictionaryObject) else None
+        if ft is None and isinstance(parent, generic.DictionaryObject):
+            ft = parent.get("/FT")
+        if ft != "/Sig":
+            return True
+    return False
 
 
 def _is_field(obj: generic.DictionaryObject) -> bool:
@@ -242,9 +296,10 @@ def _is_field(obj: generic.DictionaryObject) -> bool:
 
 def _exists(resolver, ref) -> bool:
     try:
-        return resolver.get_object(ref) is not None
+        obj = resolver.get_object(ref)
     except Exception:
         return False
+    return obj is not None and not isinstance(obj, generic.NullObject)
 
 
 def _is_annotation(obj: generic.DictionaryObject) -> bool:

@@ -115,21 +115,15 @@ def _history(reader, filled: list[Field]) -> list[RevisionReport]:
     for f in filled:
         if f.revision is None:
             continue
-        docmdp = locked = None
-        lock_all = False
+        docmdp = lock = None
         if f.sig is not None:
             try:
                 docmdp = f.sig.docmdp_level
-                spec = f.sig.fieldmdp
-                if spec is not None:
-                    lock_all = spec.action.name == "ALL"
-                    locked = frozenset(spec.fields or ())
-                    if spec.action.name == "EXCLUDE":
-                        locked = None  # everything but some: judged by pyHanko's own check
+                lock = f.sig.fieldmdp
             except Exception:
                 log.debug("permissions of %s unreadable", f.name, exc_info=True)
         kind = "document-timestamp" if f.sig_type == "/DocTimeStamp" or f.as_timestamp else "signature"
-        signed.append(revisions.Signed(f.name, f.revision, kind, docmdp, locked, lock_all))
+        signed.append(revisions.Signed(f.name, f.revision, kind, docmdp, lock))
     try:
         return revisions.judge(reader, signed)
     except Exception:  # the analysis is extra evidence; pyHanko's own check still stands

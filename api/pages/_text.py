@@ -41,6 +41,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "doc_id": "เลขที่เอกสาร",
         "agency": "หน่วยงานที่ออก",
         "doc_type": "ประเภทเอกสาร",
+        "doc_title": "ชื่อเอกสาร",
+        "printed": "ข้อความบนเอกสาร",
         "issued_at": "วันที่ออก",
         "holder": "ผู้ถือเอกสาร",
         "revoked_at": "วันที่เพิกถอน",
@@ -78,6 +80,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "result.indeterminate": "ยืนยันไฟล์นี้ไม่ได้",
         "result.indeterminate.note": "ตรวจยืนยันตราประทับอิเล็กทรอนิกส์ได้ไม่ครบ "
         "ดูเหตุผลด้านล่าง หรือสอบถามหน่วยงานผู้ออก",
+        "result.not_pdf": "ไฟล์นี้ไม่ใช่ไฟล์ PDF",
+        "result.not_pdf.note": "ระบบตรวจได้เฉพาะไฟล์ PDF ที่หน่วยงานส่งให้ "
+        "โปรดเลือกไฟล์ PDF ของเอกสาร ไม่ใช่รูปถ่ายหรือไฟล์อื่น",
+        "result.damaged": "ไฟล์นี้เสียหาย เปิดอ่านไม่ได้",
+        "result.damaged.note": "ไฟล์อาจดาวน์โหลดไม่ครบหรือถูกตัดทอน โปรดขอไฟล์ใหม่จากหน่วยงานผู้ออก",
+        "result.unsigned": "ไฟล์นี้ไม่มีตราประทับอิเล็กทรอนิกส์",
+        "result.unsigned.note": "ไม่มีหลักฐานว่าหน่วยงานใดออกไฟล์นี้ "
+        "อาจเป็นสำเนาที่พิมพ์หรือบันทึกใหม่ โปรดขอไฟล์ฉบับจริงจากหน่วยงานผู้ออก",
+        "result.password": "ไฟล์นี้มีรหัสผ่าน",
+        "result.password.note": "โปรดใส่รหัสผ่านของไฟล์ในช่องด้านล่าง แล้วตรวจอีกครั้ง",
+        "password_label": "รหัสผ่านของไฟล์ (ถ้ามี)",
+        "password_hint": "ใช้เปิดไฟล์เพื่อตรวจเท่านั้น ระบบไม่เก็บรหัสผ่าน",
         "file": "ไฟล์",
         "reasons": "เหตุผล",
         "seal_details": "รายละเอียดตราประทับอิเล็กทรอนิกส์",
@@ -103,6 +117,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "doc_id": "Document number",
         "agency": "Issued by",
         "doc_type": "Document type",
+        "doc_title": "Document title",
+        "printed": "Printed on the document",
         "issued_at": "Issue date",
         "holder": "Holder",
         "revoked_at": "Revoked on",
@@ -147,6 +163,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "result.indeterminate": "This file could not be confirmed",
         "result.indeterminate.note": "Its electronic seal could not be fully confirmed; "
         "see the reasons below or ask the issuing agency.",
+        "result.not_pdf": "This file is not a PDF",
+        "result.not_pdf.note": "Only the PDF files agencies send can be checked; choose the "
+        "document's PDF, not a photo or another kind of file.",
+        "result.damaged": "This file is damaged and cannot be read",
+        "result.damaged.note": "It may be an incomplete download or cut short; ask the issuing "
+        "agency for the file again.",
+        "result.unsigned": "This file carries no electronic seal",
+        "result.unsigned.note": "Nothing shows which agency issued it; it may be a re-printed or "
+        "re-saved copy. Ask the issuing agency for the genuine file.",
+        "result.password": "This file is password-protected",
+        "result.password.note": "Enter the file's password in the box below and check it again.",
+        "password_label": "File password (if it has one)",
+        "password_hint": "Used only to open the file for checking; it is never stored.",
         "file": "File",
         "reasons": "Why",
         "seal_details": "Electronic seal details",
@@ -192,7 +221,29 @@ _MODIFICATIONS_TH = {
     "form fields were filled in": "มีการกรอกข้อมูลในแบบฟอร์ม",
     "pages or content were modified": "มีการแก้ไขหน้าหรือเนื้อหา",
     "the file was modified": "ไฟล์ถูกแก้ไข",
+    # signing.revisions.WORDS
+    "a signature was added": "มีการลงลายมือชื่อหรือประทับตราเพิ่ม",
+    "a document timestamp was added": "มีการรับรองเวลาของเอกสารเพิ่ม",
+    "validation data (certificates, revocation information) was added":
+        "มีการเพิ่มข้อมูลสำหรับตรวจสอบ (ใบรับรองและสถานะการเพิกถอน)",
+    "document information was updated": "มีการปรับปรุงข้อมูลกำกับเอกสาร",
+    "annotations (comments, marks) were added or changed":
+        "มีการเพิ่มหรือแก้ไขหมายเหตุประกอบ (ความเห็น เครื่องหมาย)",
 }
+
+
+def _changes_th(words: str) -> str:
+    """A list of change words ("a; b" or "a, b") in Thai, each as it is known."""
+    known = sorted(_MODIFICATIONS_TH, key=len, reverse=True)
+    parts, rest = [], words.strip()
+    while rest:
+        key = next((k for k in known if rest.startswith(k)), None)
+        if key is None:
+            parts.append(rest)
+            break
+        parts.append(_MODIFICATIONS_TH[key])
+        rest = rest[len(key):].lstrip(";, ")
+    return " ".join(parts)
 
 
 _SEALED = (
@@ -297,8 +348,46 @@ _WORDING: dict[str, Wording] = {
         (r"The seal does not cover the whole document\.",
          _say("ตราประทับไม่ครอบคลุมเอกสารทั้งฉบับ")),
         (r"Content was added or changed after the document was sealed \((?P<what>.*)\)\.",
-         lambda m: "มีการเพิ่มหรือแก้ไขเนื้อหาหลังประทับตรา "
-         f"({_MODIFICATIONS_TH.get(m['what'], m['what'])})"),
+         lambda m: f"มีการเพิ่มหรือแก้ไขเนื้อหาหลังประทับตรา ({_changes_th(m['what'])})"),
+        (r"Revision (?P<n>\d+), after the seal: (?P<what>.*) \(allowed\)\.",
+         lambda m: f"ฉบับปรับปรุงที่ {m['n']} หลังประทับตรา: {_changes_th(m['what'])} "
+         "(เป็นการเปลี่ยนแปลงที่ตราประทับอนุญาต ไม่กระทบเนื้อหา)"),
+        (r"This file says it is document (?P<id>.*), but it is not the file on record for it\.",
+         _say("ไฟล์นี้ระบุว่าเป็นเอกสารเลขที่ {id} แต่ไม่ใช่ไฟล์ที่บันทึกไว้ในทะเบียนสำหรับเอกสารนั้น")),
+        (r"The file is encrypted with a password; give the password to check it\.",
+         _say("ไฟล์นี้ถูกเข้ารหัสด้วยรหัสผ่าน โปรดใส่รหัสผ่านเพื่อตรวจสอบ")),
+        (r"The file is encrypted and the password given does not open it\.",
+         _say("ไฟล์นี้ถูกเข้ารหัส และรหัสผ่านที่ใส่เปิดไฟล์ไม่ได้")),
+        (r"The signature in field (?P<f>.*) uses a format this verifier does not support "
+         r"\((?P<x>.*)\), so it could not be checked\.",
+         _say("ลายมือชื่อในช่อง {f} ใช้รูปแบบที่ระบบนี้ไม่รองรับ ({x}) จึงตรวจสอบไม่ได้")),
+        (r"The signature in field (?P<f>.*) is of a kind this verifier does not support, "
+         r"so it could not be checked\.",
+         _say("ลายมือชื่อในช่อง {f} เป็นชนิดที่ระบบนี้ไม่รองรับ จึงตรวจสอบไม่ได้")),
+        (r"The signature in field (?P<f>.*) uses an algorithm this verifier does not support, "
+         r"so it could not be checked\.",
+         _say("ลายมือชื่อในช่อง {f} ใช้อัลกอริทึมที่ระบบนี้ไม่รองรับ จึงตรวจสอบไม่ได้")),
+        (r"The signature in field (?P<f>.*) holds several signers in one signature, which PDF "
+         r"does not allow and this verifier cannot check\.",
+         _say("ลายมือชื่อในช่อง {f} มีผู้ลงนามหลายรายในลายมือชื่อเดียว ซึ่ง PDF ไม่อนุญาต "
+              "และระบบนี้ตรวจสอบไม่ได้")),
+        (r"The signature in field (?P<f>.*) does not include the signer's certificate, so who "
+         r"made it cannot be checked\.",
+         _say("ลายมือชื่อในช่อง {f} ไม่มีใบรับรองของผู้ลงนาม จึงตรวจไม่ได้ว่าใครเป็นผู้ลงนาม")),
+        (r"The signature in field (?P<f>.*) relies on an algorithm that is not accepted as secure\.",
+         _say("ลายมือชื่อในช่อง {f} ใช้อัลกอริทึมที่ไม่ถือว่าปลอดภัย")),
+        (r"The document was changed after the signature in field (?P<f>.*) was made\.",
+         _say("เอกสารถูกแก้ไขหลังจากลงลายมือชื่อในช่อง {f}")),
+        (r"The cryptographic signature in field (?P<f>.*) is not valid\.",
+         _say("ลายมือชื่อดิจิทัลในช่อง {f} ไม่ถูกต้อง")),
+        (r"The signature in field (?P<f>.*) could not be validated(?: here)?\.",
+         _say("ตรวจยืนยันลายมือชื่อในช่อง {f} ไม่ได้")),
+        (r"The signature in field (?P<f>.*) does not say properly which bytes it covers, so it "
+         r"cannot be checked\.",
+         _say("ลายมือชื่อในช่อง {f} ระบุส่วนของไฟล์ที่ลงนามไม่ถูกต้อง จึงตรวจสอบไม่ได้")),
+        (r"The signature in field (?P<f>.*) is damaged \(it is not a correctly encoded "
+         r"signature\) and cannot be checked\.",
+         _say("ลายมือชื่อในช่อง {f} เสียหาย (ไม่ได้เข้ารหัสตามรูปแบบลายมือชื่อ) จึงตรวจสอบไม่ได้")),
         (_REVOKED + r", and this document was sealed after that \((?P<after>[^)]*)\)\.",
          lambda m: f"{_revoked_cert_th(m)} และเอกสารนี้ประทับตราหลังจากนั้น ({m['after']})"),
         (_REVOKED + r"; nothing proves this document was sealed before then "
@@ -397,3 +486,16 @@ def reason(text: str, lang: str) -> Reason:
         if match:
             return Reason(make(match), lang)
     return Reason(text, "en")
+
+
+#: Thai compounds a browser's dictionary would split in two ("เพิก|ถอน"): kept whole.
+KEEP_WHOLE = ("เพิกถอน",)
+_KEEP = re.compile("|".join(KEEP_WHOLE))
+
+
+def keep_words(text: object):
+    """HTML for ``text`` with each of :data:`KEEP_WHOLE` in a no-wrap span (a Jinja filter)."""
+    from markupsafe import Markup, escape
+
+    escaped = str(escape("" if text is None else text))
+    return Markup(_KEEP.sub(lambda m: f'<span class="kw">{m.group()}</span>', escaped))

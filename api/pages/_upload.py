@@ -29,6 +29,8 @@ class Upload:
 
     filename: str | None
     data: bytes
+    password: str | None = None
+    """The form's ``password`` field, for an encrypted PDF (never stored)."""
 
 
 class _InMemoryParser(MultiPartParser):
@@ -75,8 +77,10 @@ async def read_upload(request: Request, *, limit: int, field: str = "file") -> U
         if not isinstance(upload, UploadFile) or (not upload.filename and not upload.size):
             return None
         data = await upload.read()
+        password = form.get("password")
     finally:
         await form.close()
     if len(data) > limit:
         raise UploadTooLarge
-    return Upload(filename=upload.filename, data=data)
+    password = password if isinstance(password, str) and password else None
+    return Upload(filename=upload.filename, data=data, password=password)

@@ -24,6 +24,18 @@ TONES = {
     "unknown": "warn",
     "unregistered": "warn",
     "indeterminate": "warn",
+    "not_pdf": "bad",
+    "damaged": "bad",
+    "unsigned": "bad",
+    "password": "warn",
+}
+
+#: Files that never got as far as a seal: each its own headline, on any page.
+_FILE_CODES = {
+    "not-pdf": "not_pdf",
+    "damaged": "damaged",
+    "unsigned": "unsigned",
+    "password-required": "password",
 }
 
 
@@ -100,22 +112,66 @@ class Directory:
             return self.name_th if lang == "th" else self.name_en
         return code
 
+    def local_name(self, name: str, lang: str) -> tuple[str, str | None]:
+        """A certificate's name (English, as the PKI writes it) in ``lang`` when it is ours.
 
-def _document_facts(record: DocumentRecord, lang: str, directory: Directory) -> tuple[Fact, ...]:
-    """The details shown for a registered document (the holder's name only masked)."""
+        Returns (name, its language when not ``lang``).
+        """
+        if lang != "th" or not name:
+            return name, None
+        thai = {
+            f"{self.name_en} Electronic Seal": f"ตราประทับอิเล็กทรอนิกส์ของ{self.name_th}",
+            f"{self.name_en} Time-Stamping Authority": f"หน่วยประทับรับรองเวลาของ{self.name_th}",
+        }.get(name)
+        return (thai, None) if thai else (name, "en")
+
+    def localise(self, text: str, lang: str) -> str:
+        """``text`` with our certificates' English names given in ``lang``."""
+        if lang != "th":
+            return text
+        for suffix in ("Electronic Seal", "Time-Stamping Authority"):
+            english = f"{self.name_en} {suffix}"
+            if english in text:
+                text = text.replace(english, self.local_name(english, lang)[0])
+        return text
+
+
+@dataclass(frozen=True)
+class Printed:
+    """What the document itself prints (its title and filled lines), in its own language."""
+
+    title: str | None
+    lines: tuple[tuple[str | None, str], ...]
+    """(printed label or None, printed text)."""
+
+
+def _document_facts(
+    record: DocumentRecord, lang: str, directory: Directory, printed: Printed | None = None
+) -> tuple[Fact, ...]:
+    """The details shown for a registered document (the holder's name only masked).
+
+    With ``printed``, the title and lines as the document prints them (dates as
+    written on it), instead of the template's generic type and the registry's date.
+    """
     t = STRINGS[lang]
+    doc_lang = record.lang if record.lang != lang else None
     facts = [Fact(t["agency"], directory.agency_name(record.agency, lang))]
     doc_type = (directory.agency_document_types(record.agency, record.template, lang)
                 if directory.agency_document_types is not None
                 else directory.document_types(record.template, lang))
-    if doc_type is not None:
+    if printed is not None and printed.title:
+        facts.append(Fact(t["doc_title"], printed.title, doc_lang))
+    elif doc_type is not None:
         title, title_lang = doc_type
         facts.append(Fact(t["doc_type"], title, title_lang if title_lang != lang else None))
-    facts += [
-        Fact(t["issued_at"], when(record.issued_at, lang)),
-        # A name is written in the document's language (for screen readers' voices).
-        Fact(t["holder"], record.holder_masked or "", record.lang if record.lang != lang else None),
-    ]
+    # A name is written in the document's language (for screen readers' voices).
+    holder = Fact(t["holder"], record.holder_masked or "", doc_lang)
+    if printed is not None and printed.lines:
+        facts.append(holder)
+        facts += [Fact(label or t["printed"], text, doc_lang) for label, text in printed.lines
+                  if record.holder_masked not in text and text not in (printed.title or "")]
+    else:
+        facts += [Fact(t["issued_at"], when(record.issued_at, lang)), holder]
     if record.status == "revoked":
         facts += [
             Fact(t["revoked_at"], when(record.revoked_at, lang)),
@@ -127,7 +183,11 @@ def _document_facts(record: DocumentRecord, lang: str, directory: Directory) -> 
 
 
 def status_panel(
-    doc_id: str, record: DocumentRecord | None, lang: str, directory: Directory
+    doc_id: str,
+    record: DocumentRecord | None,
+    lang: str,
+    directory: Directory,
+    printed: Printed | None = None,
 ) -> Panel:
     """The registry's word on a document id: valid, revoked, or not in the register."""
     t = STRINGS[lang]
@@ -136,7 +196,7 @@ def status_panel(
         asked = (Fact(t["doc_id"], doc_id[:80]),) if doc_id else ()
         return Panel("unknown", t["status.unknown"], t["status.unknown.note"], asked)
     outcome = "revoked" if record.status == "revoked" else "valid"
-    facts = _document_facts(record, lang, directory)
+    facts = _document_facts(record, lang, directory, printed)
     return Panel(outcome, t[f"status.{outcome}"], t[f"status.{outcome}.note"], facts)
 
 
@@ -150,6 +210,9 @@ def file_outcome(report: VerificationReport, expected_id: str | None) -> str:
     a genuine file of another document, or any file the registry does not know,
     is a mismatch there, never "valid".
     """
+    code = _FILE_CODES.get(str(report.details.get("code", "")))
+    if code is not None:
+        return code
     registry = report.registry
     if report.verdict == "invalid":
         if registry is not None and registry.status == "revoked":
@@ -168,14 +231,14 @@ def file_outcome(report: VerificationReport, expected_id: str | None) -> str:
     return report.verdict  # valid or indeterminate
 
 
-def _seals(report: VerificationReport, lang: str) -> tuple[Seal, ...]:
+def _seals(report: VerificationReport, lang: str, directory: Directory) -> tuple[Seal, ...]:
     t = STRINGS[lang]
     seals = []
     for sig in report.signatures:
-        facts = [Fact(t["sealed_by"], sig.signer or "")]
+        facts = [Fact(t["sealed_by"], *directory.local_name(sig.signer or "", lang))]
         if sig.timestamp is not None:
             facts.append(Fact(t["timestamp"], when(sig.timestamp.time, lang, with_time=True)))
-            facts.append(Fact(t["tsa"], sig.timestamp.tsa))
+            facts.append(Fact(t["tsa"], *directory.local_name(sig.timestamp.tsa, lang)))
         seals.append(Seal(tuple(f for f in facts if f.value)))
     return tuple(s for s in seals if s.facts)
 
@@ -205,7 +268,11 @@ def file_result(
     return FileResult(
         panel=panel,
         filename=(report.file or "")[:120] or None,
-        reasons=tuple(reason(r, lang) for r in reasons),
-        seals=_seals(report, lang),
+        reasons=tuple(_localised(reason(r, lang), directory) for r in reasons),
+        seals=_seals(report, lang, directory),
         document_id=shown.id if shown is not None else None,
     )
+
+
+def _localised(r: Reason, directory: Directory) -> Reason:
+    return Reason(directory.localise(r.text, r.lang), r.lang)

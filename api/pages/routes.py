@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -29,9 +30,11 @@ from edoc.errors import EdocError, NotFound
 from edoc.verifypool import VerifyBusy
 from storage.registry import DocumentRecord
 
-from ._text import STRINGS, pick_lang
+from ._text import STRINGS, keep_words, pick_lang
 from ._upload import UploadTooLarge, read_upload
-from ._views import Directory, file_result, status_panel
+from ._views import Directory, Printed, file_result, status_panel
+
+log = logging.getLogger(__name__)
 
 __all__ = ["router", "SECURITY_HEADERS"]
 
@@ -45,6 +48,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.filters["keep_words"] = keep_words
 
 #: Sent with every page and static file: only this origin's own files may load.
 SECURITY_HEADERS = {
@@ -184,6 +188,7 @@ def _render(
     lang: str,
     doc_id: str | None,
     record: DocumentRecord | None = None,
+    printed=None,
     result=None,
     error: str | None = None,
     status_code: int = 200,
@@ -202,7 +207,7 @@ def _render(
     path = f"{root}/verify"
     action = path
     if doc_id is not None:
-        status = status_panel(doc_id, record, lang, directory)
+        status = status_panel(doc_id, record, lang, directory, printed)
         path = f"{root}/verify/{quote(doc_id, safe='')}"
         if record is not None:  # an unknown id has no file to compare with
             action = path
@@ -248,12 +253,33 @@ async def status_page(request: Request, doc_id: str, lang: str | None = None) ->
     """The status of one document: valid, revoked, or not in the register (404)."""
     services = request.app.state.edoc
     record = await services.read(_lookup, services.home, doc_id)
+    printed = await services.read(_printed, services.home, record) if record is not None else None
     return _render(
         request,
         lang=pick_lang(lang),
         doc_id=doc_id,
         record=record,
+        printed=printed,
         status_code=200 if record is not None else 404,
+    )
+
+
+def _printed(home, record: DocumentRecord):
+    """What the document prints (title, lines), from the data its seal covers; None if unknown."""
+    from edoc.printed import document_data, printed_facts, printed_title
+
+    try:
+        template = home.templates().get(record.template)
+        data = document_data(home.issuer().pdf(record))
+    except Exception:  # noqa: BLE001 - the registry's word still stands without these extras
+        log.info("printed details of %s unavailable", record.id, exc_info=True)
+        return None
+    if data is None:
+        return None
+    lang = record.lang
+    return Printed(
+        title=printed_title(template, data, lang, record.holder_masked),
+        lines=tuple((f.label, f.text) for f in printed_facts(template, data, lang, record.holder_masked)),
     )
 
 
@@ -315,9 +341,10 @@ async def _check(request: Request, *, doc_id: str | None, lang: str) -> Response
     if upload is None:
         return _render(request, lang=lang, doc_id=doc_id, record=record, error=t["no_file"],
                        status_code=400)
+    data = upload.data
     try:  # in a worker process under the budgets; dropped if the client goes away (issue 17)
         examined = await services.verify_pool.examine(
-            upload.data, name=upload.filename, cancelled=request.is_disconnected
+            data, name=upload.filename, password=upload.password, cancelled=request.is_disconnected
         )
     except VerifyBusy as busy:
         return _render(request, lang=lang, doc_id=doc_id, record=record,
@@ -325,7 +352,8 @@ async def _check(request: Request, *, doc_id: str | None, lang: str) -> Response
                        extra_headers={"Retry-After": str(busy.retry_after)})
     finally:
         del upload  # checked and dropped: the bytes are never written anywhere
-    report = await run_in_threadpool(services.verifier.judge, examined)
+    report = await run_in_threadpool(services.verifier.judge, examined, data)
+    del data
     matched = None
     if report.registry is not None and report.registry.document_id:
         matched = record if report.registry.document_id == doc_id else await services.read(

@@ -8,14 +8,17 @@ verdict (``invalid``), not an error.
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from edoc.errors import NotFound
+from edoc.intake import NoVerifiedData, summary_row, verified_data, write_summary
+from signing import etsi
 from signing.report import VerificationReport
 from storage.audit import AuditEvent
 from storage.errors import DocumentNotFound
@@ -23,7 +26,7 @@ from storage.errors import DocumentNotFound
 from ..deps import RateLimit, StateDep
 from ..errors import PayloadTooLarge, UnsupportedMediaType
 from ..models import DOC_ID_PATTERN, DocumentStatusPublic, problems
-from ..uploads import read_file_field
+from ._verify_forms import MAX_SUMMARY_FILES, read_files
 
 router = APIRouter(prefix="/v1/verify", tags=["verification"], dependencies=[RateLimit])
 
@@ -39,7 +42,10 @@ _UPLOAD_DOC: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "password": {"type": "string", "description": "password of an encrypted PDF"},
+                    },
                 }
             },
             "application/pdf": {"schema": {"type": "string", "format": "binary"}},
@@ -48,34 +54,89 @@ _UPLOAD_DOC: dict[str, Any] = {
 }
 
 
-@router.post(
-    "",
-    openapi_extra=_UPLOAD_DOC,
-    responses={200: {"description": "The verification report (JSON), whatever the verdict"},
-               **problems(413, 415, 422, 429, 503)},
-)
-async def verify_upload(request: Request, state: StateDep) -> JSONResponse:
-    """Verify a PDF sent as multipart field ``file`` or as a raw ``application/pdf`` body."""
+async def _read_upload(request: Request, state, *, max_files: int = 1):
     limit = state.settings.max_upload_bytes
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
-        data, name = await read_file_field(request, field="file", limit=limit)
-    elif content_type in _RAW_TYPES:
-        data, name = await request.body(), None
+        return await read_files(request, field="file", limit=limit, max_files=max_files)
+    if content_type in _RAW_TYPES and max_files == 1:
+        data = await request.body()
         if len(data) > limit:
             raise PayloadTooLarge(f"the file is larger than the limit of {limit} bytes (setting max_upload_bytes)")
-    else:
-        raise UnsupportedMediaType(
-            f"send the PDF as multipart/form-data (field `file`) or with Content-Type: application/pdf, "
-            f"not {content_type or 'no Content-Type'}"
-        )
-    # in a worker process under the budgets; dropped if the client goes away (issue 17)
-    examined = await state.verify_pool.examine(data, name=name, cancelled=request.is_disconnected)
-    del data
-    report = await run_in_threadpool(state.verifier.judge, examined)
+        return [(data, None)], None
+    raise UnsupportedMediaType(
+        "send the PDF as multipart/form-data (field `file`)"
+        + (" or with Content-Type: application/pdf" if max_files == 1 else "")
+        + f", not {content_type or 'no Content-Type'}"
+    )
+
+
+async def _verified(
+    request: Request, state, data: bytes, *, name: str | None, password: str | None
+) -> VerificationReport:
+    """One file verified in a worker process under the budgets, then judged by the registry.
+
+    The work is dropped if the client goes away (issue 17); a full queue is a 503.
+    """
+    examined = await state.verify_pool.examine(
+        data, name=name, password=password, cancelled=request.is_disconnected
+    )
+    report = await run_in_threadpool(state.verifier.judge, examined, data)
     report = _minimised(state, report)
     state.metrics.verifications.labels("upload", report.verdict).inc()
-    return JSONResponse(report.to_dict())
+    return report
+
+
+@router.post(
+    "",
+    openapi_extra=_UPLOAD_DOC,
+    responses={200: {"description": "The verification report (JSON, docs/verify-report.md; "
+                                    "or ETSI TS 119 102-2 XML with format=etsi), whatever the verdict"},
+               **problems(413, 415, 422, 429, 503)},
+)
+async def verify_upload(
+    request: Request,
+    state: StateDep,
+    format: Literal["json", "etsi"] = Query("json", description="json, or etsi for TS 119 102-2 XML"),
+    include: Literal["data"] | None = Query(
+        None, description="data: add the data attached inside the sealed revision (valid files only)"),
+    x_pdf_password: str | None = Header(None, description="password of an encrypted PDF"),
+) -> Response:
+    """Verify a PDF sent as multipart field ``file`` or as a raw ``application/pdf`` body."""
+    (upload,), password = await _read_upload(request, state)
+    data, name = upload
+    password = password or x_pdf_password
+    report = await _verified(request, state, data, name=name, password=password)
+    if format == "etsi":
+        return Response(etsi.etsi_report(report), media_type="application/xml")
+    body = report.to_dict()
+    if include == "data":
+        try:
+            body["data"] = verified_data(report, data, password=password)
+        except NoVerifiedData as exc:
+            body["data"] = None
+            body["data_withheld"] = str(exc)
+    return JSONResponse(body)
+
+
+@router.post(
+    "/summary",
+    responses={200: {"description": "One CSV row per file (verdict, agency, document id, status, "
+                                    "data fields), safe to open in a spreadsheet",
+                     "content": {"text/csv": {}}},
+               **problems(413, 415, 422, 429, 503)},
+)
+async def verify_summary(request: Request, state: StateDep) -> Response:
+    """Verify up to 20 PDFs (repeated multipart field ``file``) and answer one CSV."""
+    uploads, password = await _read_upload(request, state, max_files=MAX_SUMMARY_FILES)
+    rows = []
+    for data, name in uploads:
+        report = await _verified(request, state, data, name=name, password=password)
+        rows.append(summary_row(report, data))
+    out = io.StringIO()
+    write_summary(rows, out)
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="verify-summary.csv"'})
 
 
 @router.get("/{doc_id}", response_model=DocumentStatusPublic, responses=problems(404, 429))

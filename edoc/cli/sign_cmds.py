@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 from signing.seal import LEVELS
 
-from ..verification import Verifier
-from ._common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, CliError, open_home, read_input_file
+from . import _verify
+from ._common import EXIT_OK, EXIT_USAGE, CliError, open_home, read_input_file
 
 
 def register(sub) -> None:
@@ -26,15 +23,8 @@ def register(sub) -> None:
     )
     p.set_defaults(func=cmd_sign)
 
-    v = sub.add_parser("verify", help="verify sealed PDFs; exit 0 only if all are valid")
-    v.add_argument("files", nargs="+", metavar="FILE")
-    v.add_argument("--json", action="store_true", help="print the reports as JSON")
-    v.add_argument("--at", help="validate at this date/time (ISO 8601), e.g. 2035-01-01")
-    v.add_argument(
-        "--seal-only", action="store_true",
-        help="check the seals only, not the registry (a PDF sealed with `edoc sign` is not on "
-        "record: without this it is INDETERMINATE)",
-    )
+    v = sub.add_parser("verify", help="verify signed PDFs; exit 0 only if all are valid")
+    _verify.add_arguments(v)
     v.set_defaults(func=cmd_verify)
 
 
@@ -70,29 +60,4 @@ def parse_when(text: str) -> datetime:
 
 
 def cmd_verify(args) -> int:
-    home = open_home(args)
-    at = parse_when(args.at) if args.at else None
-    verifier = Verifier.for_home(home)
-    if args.seal_only:
-        verifier = Verifier(policy=home.trust_policy(), budgets=verifier.budgets)
-    reports = []
-    for name in args.files:
-        path = Path(name)
-        if not path.is_file():
-            raise CliError(f"no such file: {name}", EXIT_USAGE)
-        reports.append(verifier.verify(path.read_bytes(), name=name, at=at))
-    if args.json:
-        out = [r.to_dict() for r in reports]
-        json.dump(out if len(out) > 1 else out[0], sys.stdout, ensure_ascii=False, indent=2)
-        print()
-    else:
-        for r in reports:
-            print(f"{r.file}: {r.verdict.upper()}")
-            for reason in r.reasons:
-                print(f"  - {reason}")
-            for s in r.signatures:
-                ts = f", timestamp {s.timestamp.time:%Y-%m-%d %H:%M:%S} by {s.timestamp.tsa}" if s.timestamp else ""
-                via = f", trusted via {s.trust_anchor}" if s.trust_anchor else ""
-                print(f"  {s.kind} {s.field_name}: {s.signer or 'unknown signer'}{ts}{via}; "
-                      f"{s.ades_indication}")
-    return EXIT_OK if all(r.valid for r in reports) else EXIT_FAIL
+    return _verify.cmd_verify(args, parse_when)
