@@ -24,13 +24,15 @@ def hostile() -> bytes:
 
 
 def test_8000_signature_fields_are_too_complex_to_verify_at_once(home, hostile):
-    started = time.perf_counter()
-    report = Verifier.for_home(home).verify(hostile, name="fields.pdf")
-    seconds = time.perf_counter() - started
+    verifier = Verifier.for_home(home)
+    verifier.verify(b"%PDF-1.7 imports done")
+    started = time.process_time()  # CPU time: the machine may be shared
+    report = verifier.verify(hostile, name="fields.pdf")
+    seconds = time.process_time() - started
     assert report.verdict == "indeterminate"
     assert report.details["too_complex"]["budget"] == "objects_per_stream"
     assert report.reasons[0].startswith("This file is too complex to verify")
-    assert seconds < 5, seconds  # measured ~0.03 s; pyHanko alone took minutes
+    assert seconds < 2, seconds  # measured 0.02-0.14 s; pyHanko alone took minutes
 
 
 @pytest.mark.parametrize(
@@ -61,9 +63,9 @@ def test_the_cpu_budget_stops_a_verification_that_runs_on(home):
     # all structural budgets lifted: pyHanko enumerates 2,000 fields for many seconds
     lifted = VerifyBudgets(objects_per_stream=10**6, fields=10**6, signatures=10**6, cpu_seconds=1)
     verifier = Verifier(policy=home.trust_policy(), budgets=lifted)
-    started = time.perf_counter()
+    started = time.process_time()
     report = verifier.verify(many_signature_fields(2000))
-    assert time.perf_counter() - started < 10
+    assert time.process_time() - started < 4
     assert report.verdict == "indeterminate"
     assert report.details["too_complex"]["budget"] == "cpu_seconds"
 
