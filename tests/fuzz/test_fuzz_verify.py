@@ -110,7 +110,13 @@ def test_a_revoked_document_with_anything_appended_is_never_valid(sealed, append
     verifier, _, revoked = sealed
     mutated = revoked
     for part in appended:
-        mutated = UPDATES[part](mutated) if isinstance(part, str) else mutated + part
+        if isinstance(part, bytes):
+            mutated += part
+            continue
+        try:  # pyHanko writes an update only onto a file it can read (not after garbage)
+            mutated = UPDATES[part](mutated)
+        except Exception:
+            continue
     report = _check(verifier, mutated)
     assert report.verdict != "valid"
     if report.signatures and all(s.intact for s in report.signatures):
