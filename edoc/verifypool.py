@@ -59,7 +59,7 @@ class VerifyAbandoned(EdocError):
     """The caller went away before its verification finished: the job was dropped."""
 
     kind = "client-closed-request"
-    http_status = 499  # nobody reads it: the client is gone
+    http_status = 400  # nobody reads it: the client is gone
 
 
 class HomePolicy:

@@ -100,6 +100,8 @@ def test_a_long_verification_starves_neither_health_nor_issuance_and_the_queue_i
         issue_s = time.perf_counter() - started
         busy = httpx.post(f"{base}/v1/verify", content=b"%PDF-1.7 small", timeout=30,
                           headers={"Content-Type": "application/pdf"})
+        busy_page = httpx.post(f"{base}/verify", timeout=30,
+                               files={"file": ("f.pdf", b"%PDF-1.7 small", "application/pdf")})
         worker.join(timeout=90)
 
         assert health.status_code == 200 and health_s < 2, health_s
@@ -108,6 +110,8 @@ def test_a_long_verification_starves_neither_health_nor_issuance_and_the_queue_i
         assert busy.headers["content-type"].startswith(PROBLEM)
         assert int(busy.headers["Retry-After"]) >= 1
         assert busy.json()["type"].endswith("verification-busy")
+        assert busy_page.status_code == 503 and int(busy_page.headers["Retry-After"]) >= 1
+        assert "โปรดลองใหม่อีกครั้งใน" in busy_page.text  # the page says so in Thai
         long = results["long"]
         assert long.status_code == 200
         assert long.json()["verdict"] == "indeterminate"
