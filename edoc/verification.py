@@ -220,10 +220,7 @@ class Verifier:
         ids: list[str] = []
         bound = self._registry.find_bound(r.signed_sha256 for r in examined.revisions)
         ids += [b.doc_id for b in bound]
-        for digest in examined.prefixes:
-            version = self._registry.find_version(digest)
-            if version is not None:
-                ids.append(version.doc_id)
+        ids += [v.doc_id for v in self._registry.find_versions(examined.prefixes)]
         records = [self._registry.get(doc_id) for doc_id in dict.fromkeys(ids)]
         if not records:
             return None

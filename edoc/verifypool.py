@@ -55,6 +55,13 @@ class VerifyBusy(EdocError):
         self.retry_after = retry_after
 
 
+class VerifyAbandoned(EdocError):
+    """The caller went away before its verification finished: the job was dropped."""
+
+    kind = "client-closed-request"
+    http_status = 400  # nobody reads it: the client is gone
+
+
 class HomePolicy:
     """A picklable recipe for a worker's trust policy: the home's, opened in the worker."""
 
@@ -139,7 +146,9 @@ class VerifyPool:
         self._lock = threading.Lock()
         self._in_flight = 0
         self.killed = 0
-        """Workers killed so far (over time, or their caller went away)."""
+        """Workers killed for running past the wall-clock limit (or dying), so far."""
+        self.dropped = 0
+        """Jobs dropped because their caller went away (a running one's worker killed)."""
 
     @property
     def in_flight(self) -> int:
@@ -162,7 +171,7 @@ class VerifyPool:
         """:func:`~edoc.verification.examine` in a worker; raises :class:`VerifyBusy` when full.
 
         ``cancelled`` is polled while the job waits or runs; once it answers True the
-        job is dropped (or its worker killed) and :class:`asyncio.CancelledError` raised.
+        job is dropped (or its worker killed) and :class:`VerifyAbandoned` raised.
         """
         with self._lock:
             if self._in_flight >= self.workers + self.queue:
@@ -181,9 +190,9 @@ class VerifyPool:
                         break
                     if cancelled is not None and await cancelled():
                         self._drop(future)
-                        raise asyncio.CancelledError("the client went away")
+                        raise VerifyAbandoned("the client went away; its verification was dropped")
             except BaseException:
-                self._drop(future)  # cancelled by the server too: never leave it running
+                self._drop(future)  # cancelled by the server too, or abandoned: never left running
                 raise
             try:
                 return waiting.result()
@@ -206,8 +215,7 @@ class VerifyPool:
 
     def _drop(self, future) -> None:
         if not future.done():
-            if future.running():
-                self.killed += 1
+            self.dropped += 1
             future.cancel()  # pebble: a queued job is dropped, a running one's worker is killed
 
     def _retry_after(self) -> int:

@@ -323,6 +323,17 @@ class Registry:
         version = self.find_version(sha256)
         return None if version is None else self.get(version.doc_id)
 
+    def find_versions(self, sha256s) -> list[DocumentVersion]:
+        """The versions among these digests (unknown ones are left out), in one query."""
+        wanted = sorted({d for d in sha256s if isinstance(d, str) and len(d) == 64})
+        if not wanted:
+            return []
+        with read_tx(self._engine) as conn:
+            rows = conn.execute(
+                sa.select(document_versions).where(document_versions.c.sha256.in_(wanted))
+            ).all()
+        return [_version(row) for row in rows]
+
     def find_version(self, sha256: str) -> DocumentVersion | None:
         """The version with this digest, whichever document it belongs to."""
         with read_tx(self._engine) as conn:

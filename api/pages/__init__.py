@@ -2,10 +2,11 @@
 
 Server-rendered HTML, Thai by default (``?lang=en`` for English), light enough
 for a cheap phone on a slow network and usable without JavaScript. The app
-puts its services on ``app.state.edoc`` (``.home`` and ``.verifier``) and
-includes :data:`router`, which also serves the pages' files under ``/static/``::
+puts its services on ``app.state.edoc`` (``.home``, ``.verifier``, ``.verify_pool``,
+``.read``; see api/state.py) and includes :data:`router`, which also serves the pages'
+files under ``/static/``::
 
-    app.state.edoc = SimpleNamespace(home=home, verifier=Verifier.for_home(home))
+    app.state.edoc = ServiceState(home=home, verifier=Verifier.for_home(home), ...)
     app.include_router(api.pages.router)
 """
 

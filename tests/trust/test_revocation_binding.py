@@ -146,3 +146,17 @@ def test_cli_verify_of_a_revoked_document_with_an_update_says_revoked(home, revo
     code, out, _ = run_edoc(home, "verify", "--json", str(path))
     report = json.loads(out)
     assert report["verdict"] == "invalid" and report["registry"]["status"] == "revoked"
+
+
+def test_a_seal_binds_to_one_document_only(home):
+    from storage.errors import Conflict
+    from storage.registry import SealBinding
+
+    first, pdf = issue(home)
+    second, _ = issue(home)
+    registry = home.registry()
+    (seal,) = signed_revisions(pdf)
+    again = SealBinding(seal.signed_sha256, "signature", seal.field_name)
+    assert registry.bind_seals(first.id, 1, (again,)) == 0  # already there: kept as it was
+    with pytest.raises(Conflict):
+        registry.bind_seals(second.id, 1, (again,))
