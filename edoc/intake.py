@@ -22,8 +22,6 @@ from typing import IO, Any
 from signing.attachments import embedded_files
 from signing.report import VerificationReport
 
-from .verification import claimed_document_id
-
 DATA_FILE = "data.json"
 
 SUMMARY_COLUMNS = ("file", "verdict", "issuing_agency", "document_id", "status", "template")
@@ -63,8 +61,8 @@ def verified_data(
         "signer": seal.signer,
         "attachment": DATA_FILE,
         "sha256": hashlib.sha256(raw).hexdigest(),
-        "document_id": (registry.document_id if registry and registry.document_id else None)
-        or claimed_document_id(data),
+        # from the registry the seal's signed bytes led to, never from unsigned metadata
+        "document_id": registry.document_id if registry else None,
         "issuing_agency": registry.issuing_agency if registry else None,
         "template": registry.template if registry else None,
         "template_version": values.get("template_version") if isinstance(values, dict) else None,
@@ -79,7 +77,7 @@ def summary_row(report: VerificationReport, data: bytes) -> dict[str, str]:
         "file": report.file or "",
         "verdict": report.verdict,
         "issuing_agency": (registry.issuing_agency if registry else None) or "",
-        "document_id": (registry.document_id if registry else None) or claimed_document_id(data) or "",
+        "document_id": (registry.document_id if registry else None) or "",
         "status": registry.status if registry else "",
         "template": "",
     }
