@@ -143,10 +143,11 @@ def create_app(
         app.include_router(revocation.router)
     _pages(app)
     # added last = outermost: metrics see every answer, 413s included
+    # inside the body limit: a route's first read meets the credentials check first
+    app.add_middleware(AuthBeforeBody, authenticate=state.registry.authenticate,
+                       optional=optional_key, required=current_key)  # 401 before any body byte
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes,
                        max_json_bytes=settings.max_json_bytes)
-    app.add_middleware(AuthBeforeBody, router_app=app, authenticate=state.registry.authenticate,
-                       optional=optional_key, required=current_key)  # 401 before any body byte
     logredact.install()  # holder tokens never reach the access log
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     if worker_loads is not None:
