@@ -199,3 +199,31 @@ def test_every_integer_parameter_of_the_api_is_bounded(client):
                     if not bounded:
                         unbounded.append(f"{method.upper()} {path} {param['name']}")
     assert unbounded == []
+
+
+# -- finding 5: rate-limit buckets -----------------------------------------------------------------
+
+
+def test_ipv6_clients_are_bucketed_per_64():
+    from api.limits import bucket_of
+
+    assert bucket_of("2001:db8:1:2::1") == bucket_of("2001:db8:1:2:ffff:ffff:ffff:ffff") == "2001:db8:1:2::/64"
+    assert bucket_of("2001:db8:1:3::1") != bucket_of("2001:db8:1:2::1")
+    assert bucket_of("::ffff:192.0.2.7") == bucket_of("192.0.2.7") == "192.0.2.7"
+    assert bucket_of("unknown") == "unknown"
+
+
+def test_many_addresses_evict_the_least_recently_used_buckets_not_everyone():
+    from api.errors import RateLimited
+    from api.limits import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(2, clock=lambda: now[0], max_clients=100)
+    limiter.check("192.0.2.1")
+    limiter.check("192.0.2.1")  # this client's bucket is empty now
+    for i in range(1000):  # an attacker cycling through addresses
+        limiter.check(f"10.0.{i // 256}.{i % 256}")
+        with pytest.raises(RateLimited):  # the old limiter wiped every bucket at its cap
+            limiter.check("192.0.2.1")
+        now[0] += 0.01
+    assert len(limiter) <= 100
