@@ -26,7 +26,7 @@ from edoc.settings import Settings
 from edoc.verification import Verifier
 from storage.audit import AuditBatcher
 
-from . import errors, logredact
+from . import errors, logredact, openapi
 from .authfirst import AuthBeforeBody
 from .deps import current_key, optional_key
 from .limits import BodyLimitMiddleware, CpuSlots, RateLimiter, WorkerBalance, WorkerLoads
@@ -137,6 +137,7 @@ def create_app(
     )
     app.state.edoc = state
     errors.install(app)
+    openapi.install(app)  # every error declared as problem+json (tests/api/test_schema_fuzz.py)
     for module in (documents, verify, audit, keys, tsa, pki, health):
         app.include_router(module.router)
     if state.revocation is not None:
