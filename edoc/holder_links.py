@@ -1,4 +1,5 @@
-"""Holder download tokens: ``?token=`` secrets that carry their own expiry.
+"""Holder download tokens: ``?token=`` secrets that carry their own expiry
+(the issuer makes them expire a lifetime after the document's issue time).
 
 A token is ``<expiry>.<mac>``: the expiry (Unix seconds, base 36) and an HMAC
 over the document id and that expiry, with the home's holder-link key. Nothing is
