@@ -27,7 +27,7 @@ from edoc.verification import Verifier
 from edoc.verifypool import verify_pool_for
 from storage.audit import AuditBatcher
 
-from . import errors, logredact, pages
+from . import errors, logredact, openapi, pages
 from .authfirst import AuthBeforeBody
 from .deps import current_key, optional_key
 from .limits import BodyLimitMiddleware, CpuSlots, RateLimiter, WorkerBalance, WorkerLoads
@@ -125,6 +125,7 @@ def create_app(
     )
     app.state.edoc = state
     errors.install(app)
+    openapi.install(app)  # every error declared as problem+json (tests/api/test_schema_fuzz.py)
     for module in (documents, verify, audit, keys, agencies, batches, tsa, pki, health, docs):
         app.include_router(module.router)
     app.include_router(audit.platform_router)
@@ -132,10 +133,11 @@ def create_app(
         app.include_router(revocation.router)
     app.include_router(pages.router)
     # added last = outermost: metrics see every answer, 413s included
+    # inside the body limit: a route's first read meets the credentials check first
+    app.add_middleware(AuthBeforeBody, authenticate=state.registry.authenticate,
+                       optional=optional_key, required=current_key)  # 401 before any body byte
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes,
                        max_json_bytes=settings.max_json_bytes)
-    app.add_middleware(AuthBeforeBody, router_app=app, authenticate=state.registry.authenticate,
-                       optional=optional_key, required=current_key)  # 401 before any body byte
     logredact.install()  # holder tokens never reach the access log
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     if worker_loads is not None:

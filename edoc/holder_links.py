@@ -1,4 +1,5 @@
-"""Holder download tokens: ``?token=`` secrets that carry their own expiry.
+"""Holder download tokens: ``?token=`` secrets that carry their own expiry
+(the issuer makes them expire a lifetime after the document's issue time).
 
 A token is ``<expiry>.<mac>``: the expiry (Unix seconds, base 36) and an HMAC
 over the document id and that expiry, with the home's holder-link key. Nothing is
@@ -61,8 +62,8 @@ class HolderLinks:
     def expiry(self, token: str) -> datetime | None:
         """When a well-formed token expires (None for a legacy or malformed one)."""
         head, dot, _ = token.partition(".")
-        if not dot or not head or len(head) > 8 or any(c not in _B36 for c in head):
-            return None
+        if not dot or not head or len(head) > 7 or any(c not in _B36 for c in head):
+            return None  # 7 base-36 digits reach the year 4453
         return datetime.fromtimestamp(int(head, 36), UTC)
 
     def check(self, doc_id: str, token: str, *, issued_at: datetime | None, now: datetime) -> TokenState:

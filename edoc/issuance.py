@@ -129,10 +129,11 @@ class Issuer:
         """The public verification page of a document (what its QR code encodes)."""
         return f"{self._base}/verify/{doc_id}"
 
-    def holder_token(self, doc_id: str) -> str:
-        """The holder's download secret, valid for the holder-link lifetime from now
-        (an HMAC of the id and its expiry, so retries can hand out a fresh one)."""
-        return self.holder_links.token(doc_id, now=self._clock())
+    def holder_token(self, doc_id: str, issued_at: datetime | None = None) -> str:
+        """The holder's download secret: an HMAC of the id and its expiry, the holder-link
+        lifetime after ``issued_at`` (the document's issue time; now if not given), so a
+        retry hands out the very same token."""
+        return self.holder_links.token(doc_id, now=issued_at or self._clock())
 
     def holder_token_state(self, doc_id: str, token: str, *, issued_at: datetime | None = None) -> TokenState:
         """Whether ``token`` opens ``doc_id`` now: ``valid``, ``expired`` or ``wrong``."""
@@ -252,7 +253,7 @@ class Issuer:
         )
         if not created:  # that worker won after all; ours stays an orphan object
             return self._retry(record, req_hash)
-        return IssuedDocument(record, url, self.holder_token(doc_id), True)
+        return IssuedDocument(record, url, self.holder_token(doc_id, record.issued_at), True)
 
     def _retry(self, earlier: DocumentRecord, req_hash: str) -> IssuedDocument:
         if earlier.request_hash != req_hash:
@@ -261,7 +262,7 @@ class Issuer:
                 "use a new key for a new document"
             )
         return IssuedDocument(
-            earlier, self.verify_url(earlier.id), self.holder_token(earlier.id), False
+            earlier, self.verify_url(earlier.id), self.holder_token(earlier.id, earlier.issued_at), False
         )
 
     def get(self, doc_id: str, *, agency: str | None = None) -> DocumentRecord:

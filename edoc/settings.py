@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = ""
     """Proxies (comma-separated IPs/CIDRs) whose X-Forwarded-For is trusted; none by default."""
     holder_link_days: Annotated[int, Field(ge=1, le=3650)] = 90
-    """How long a holder's download link (?token=) works after it is handed out."""
+    """How long a holder's download link (?token=) works after the document is issued."""
     metrics_access: Literal["key", "public", "off"] = "key"
     """/metrics: "key" needs an API key with the role metrics or admin; "public"; "off" (404)."""
     rate_limit_per_minute: int = 120
