@@ -106,10 +106,18 @@ def test_genuine_seal_not_on_record_is_not_a_plain_valid(home):
 
 def _as_before_bindings(home: Home) -> None:
     """Make the home's database what the code before seal bindings left: schema 0002."""
+    from alembic import command
+    from alembic.config import Config
+
+    from storage._db import MIGRATIONS
+
     engine = home.registry().engine
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE seal_bindings"))
-        conn.execute(sa.text("UPDATE storage_alembic_version SET version_num = '0002'"))
+    with engine.begin() as conn:  # every later migration undone, as a home of that version has it
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0002")
+        assert not sa.inspect(conn).has_table("seal_bindings")
     home.registry().close()
 
 
