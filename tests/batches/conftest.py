@@ -93,12 +93,20 @@ class RabbitMQ:
                               capture_output=True, timeout=timeout, text=True, cwd="/")
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(["rabbitmq-server"], env=self.env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True, cwd="/")
-        r = self.ctl("await_startup", "--timeout", "90", timeout=120)
-        if r.returncode != 0:
-            raise RuntimeError(f"rabbitmq did not start: {r.stdout}{r.stderr}")
+        with open(self.base / "server.out", "ab") as out:
+            self.proc = subprocess.Popen(["rabbitmq-server"], env=self.env, stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=subprocess.STDOUT,
+                                         start_new_session=True, cwd="/")
+        # await_startup gives up at once while the node is not yet known to EPMD: ask again
+        deadline = time.monotonic() + 150
+        while True:
+            r = self.ctl("await_startup", "--timeout", "60", timeout=90)
+            if r.returncode == 0:
+                return
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                out = (self.base / "server.out").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"rabbitmq did not start: {r.stdout}{r.stderr[-1500:]}\n{out}")
+            time.sleep(1)
 
     def stop(self) -> None:
         self.ctl("stop", timeout=60)
