@@ -270,12 +270,16 @@ class BatchStore:
             )
 
     def mark_issued(self, batch_id: str, row: int, *, doc_id: str, sha256: str) -> bool:
-        """Record a queued row's document (and forget its data); False if it was not queued."""
+        """Record a row's document (and forget its data); False if it was already recorded.
+
+        A row cancelled while its document was being issued is recorded as issued: the
+        document exists, and the results must say so.
+        """
         with write_tx(self._engine) as conn:
             n = conn.execute(
                 batch_rows.update()
                 .where(batch_rows.c.batch_id == batch_id, batch_rows.c.row == row,
-                       batch_rows.c.state == "queued")
+                       batch_rows.c.state.in_(("queued", "cancelled")))
                 .values(state="issued", doc_id=doc_id, sha256=sha256, data=None, updated_at=_now())
             ).rowcount
         return n == 1

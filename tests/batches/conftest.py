@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.api.conftest import api_home, api_settings, app, client, keys  # noqa: F401 - the API fixtures
 from tests.fixtures.pki import PASSPHRASE
 
 HEADER = ["exam_id", "holder.name", "holder.national_id", "title", "course.title", "completed_on",
