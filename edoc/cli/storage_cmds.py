@@ -19,6 +19,10 @@ def register(sub) -> None:
     d = sub.add_parser("doctor", help="check that stored objects, registry and audit log agree")
     d.add_argument("--quick", action="store_true", help="do not re-hash every object")
     d.add_argument("--json", action="store_true", help="print the report as JSON")
+    d.add_argument("--fix", action="store_true",
+                   help="remove orphan objects (stored, never registered) older than --grace")
+    d.add_argument("--grace", type=float, default=900,
+                   help="seconds an orphan must have existed before --fix removes it (default 900)")
     d.set_defaults(func=cmd_doctor)
 
     b = sub.add_parser("backup", help="write registry and objects into one tar archive")
@@ -65,6 +69,18 @@ def cmd_doctor(args) -> int:
 
     home = open_home(args)
     report = doctor(home.store(), home.registry(), check_contents=not args.quick)
+    if getattr(args, "fix", False) and report.orphans:
+        from datetime import timedelta
+
+        from storage.maintenance import remove_orphans
+
+        removed, kept = remove_orphans(home.store(), home.registry(), report.orphans,
+                                       older_than=timedelta(seconds=args.grace))
+        for key in removed:
+            print(f"removed orphan object: {key}", file=sys.stderr)
+        for key in kept:
+            print(f"kept orphan younger than {args.grace:.0f} s (may be in flight): {key}", file=sys.stderr)
+        report = doctor(home.store(), home.registry(), check_contents=not args.quick)
     if args.json:
         print(json.dumps({"ok": report.ok, **_jsonable(report)}, indent=2, ensure_ascii=False))
         return EXIT_OK if report.ok else EXIT_FAIL

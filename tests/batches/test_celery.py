@@ -5,6 +5,7 @@ broker restart mid-batch end with every row issued exactly once."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from edoc.batches import BatchOptions
 from edoc.batches.celery_app import CeleryExecutor
 from edoc.batches.runtime import service_for
 from edoc.batches.service import wait_for
-from storage.maintenance import doctor
+from storage.maintenance import doctor, remove_orphans
 from storage.models import documents
 
 from .conftest import cert_rows, wait_until, write_csv
@@ -73,8 +74,13 @@ def test_two_workers_and_one_killed_mid_batch(cluster, tmp_path):
     done = wait_for(service, batch.id, timeout=240)
     assert done.state == "done", (done.counts, b.log.read_text()[-3000:])
     report = _assert_exactly_once(home, service, batch.id, n)
-    # at most the one document the killed worker was storing is left unregistered
+    # at most the one document the killed worker was storing is left unregistered,
+    # and doctor's fix removes it from the S3 store
     assert len(report.orphans) <= 1
+    removed, kept = remove_orphans(home.store(), home.registry(), report.orphans,
+                                   older_than=timedelta(0))
+    assert sorted(removed) == sorted(report.orphans) and kept == []
+    assert doctor(home.store(), home.registry(), check_contents=False).ok
 
 
 def test_broker_restart_mid_batch(cluster, rabbitmq, tmp_path):
