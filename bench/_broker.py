@@ -89,11 +89,17 @@ class RabbitMQ:
         vhost = vhost_url.rsplit("/", 1)[1]
         return self.ctl("list_queues", "-p", vhost, "name", "messages").stdout
 
-    def close(self) -> None:
+    def close(self, *, remove: bool = False) -> None:
+        """Stop the node and its EPMD (``remove``: and delete its data folder)."""
         self.stop()
         # the Erlang port mapper this node started on its private port
-        epmd = shutil.which("epmd") or "/usr/lib/erlang/bin/epmd"
-        subprocess.run([epmd, "-kill"], env=self.env, capture_output=True, timeout=10)
+        import glob
+
+        found = shutil.which("epmd") or next(iter(sorted(glob.glob("/usr/lib/erlang/erts-*/bin/epmd"))), None)
+        if found:
+            subprocess.run([found, "-kill"], env=self.env, capture_output=True, timeout=10)
+        if remove:
+            shutil.rmtree(self.base, ignore_errors=True)
 
 
 def private_broker() -> RabbitMQ:
@@ -108,5 +114,10 @@ def private_broker() -> RabbitMQ:
         user = pwd.getpwnam("rabbitmq")
         os.chown(base, user.pw_uid, user.pw_gid)
     broker = RabbitMQ(base)
-    broker.start()
+    try:
+        broker.start()
+    except BaseException:
+        broker.close()
+        shutil.rmtree(base, ignore_errors=True)
+        raise
     return broker

@@ -223,7 +223,7 @@ def main() -> None:
         check_outputs(home, samples, root / "check")
     finally:
         if broker is not None:
-            broker.close()
+            broker.close(remove=True)
 
     rate_a = n / (a1 + a2)
     rate_a1 = half / a1_one

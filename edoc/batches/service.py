@@ -306,7 +306,7 @@ def run_chunk(batches: BatchStore, issuer, batch_id: str, lo: int, hi: int, *, o
     Raises on trouble that a retry may cure (database or store unavailable): the
     executor runs the range again later, and rows already done are skipped.
     """
-    batch = batches.get(batch_id)
+    batch = batches.get(batch_id, counts=False)
     if batch is None or batch.state not in ACTIVE:
         return 0
     if batch.agency != issuer.agency_id:
@@ -316,10 +316,8 @@ def run_chunk(batches: BatchStore, issuer, batch_id: str, lo: int, hi: int, *, o
     opts = batch.options
     issued = 0
     for row in batches.rows(batch_id, lo=lo, hi=hi, states=("queued",)):
-        current = batches.get(batch_id)
-        if current is None or current.state not in ACTIVE:
+        if batches.state(batch_id) not in ACTIVE:
             return issued  # cancelled meanwhile: the rest stays cancelled
-        batches.note_attempt(batch_id, row.row)
         try:
             doc = issuer.issue(batch.template, row.data, lang=opts.get("lang"), level=opts.get("level"),
                                idempotency_key=row.key, actor=f"batch:{batch_id}")

@@ -76,7 +76,12 @@ def rabbitmq() -> Iterator[RabbitMQ]:
         user = pwd.getpwnam("rabbitmq")
         os.chown(base, user.pw_uid, user.pw_gid)
     broker = RabbitMQ(base)
-    broker.start()
+    try:
+        broker.start()
+    except BaseException:
+        broker.close()
+        shutil.rmtree(base, ignore_errors=True)
+        raise
     try:
         yield broker
     finally:
