@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from bench._broker import RabbitMQ
-from tests.api.conftest import api_home, api_settings, app, client, keys  # noqa: F401 - the API fixtures
+from tests.api.conftest import api_home, api_settings, app, client, keys, live_server  # noqa: F401 - API fixtures
 from tests.fixtures.pki import PASSPHRASE
 
 HEADER = ["exam_id", "holder.name", "holder.national_id", "title", "course.title", "completed_on",

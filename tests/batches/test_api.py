@@ -129,3 +129,36 @@ def test_cancel(batch_client, keys, tmp_path):
     time.sleep(1)
     final = batch_client.get(f"/v1/batches/{body['id']}", headers=keys.issuer.headers).json()
     assert final["issued"] <= after["issued"] + 1  # at most the row in flight when cancelled
+
+
+def test_cli_against_a_server(app, live_server, keys, tmp_path):
+    """``edoc batch submit --url --api-key`` and ``results`` over HTTP, against a real uvicorn."""
+    import os
+    import subprocess
+    import sys
+
+    def edoc(*args):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("EDOC_")}
+        return subprocess.run([sys.executable, "-m", "edoc", *args, "--url", live_server,
+                               "--api-key", keys.issuer.secret], capture_output=True, text=True,
+                              timeout=300, env=env)
+
+    try:
+        path = write_csv(tmp_path / "c.csv", cert_rows(3), encoding="cp874")
+        dry = edoc("batch", "submit", str(path), "--template", "certificate", "--key-column", "exam_id",
+                   "--dry-run")
+        assert dry.returncode == 0 and "3 rows: 3 valid" in dry.stdout, dry.stdout + dry.stderr
+        run = edoc("batch", "submit", str(path), "--template", "certificate", "--key-column", "exam_id",
+                   "--wait", "--json")
+        assert run.returncode == 0, run.stdout + run.stderr
+        batch = json.loads(run.stdout)
+        assert (batch["state"], batch["issued"]) == ("done", 3)
+        out = edoc("batch", "results", batch["id"], "--out", str(tmp_path / "r.csv"),
+                   "--pdfs", str(tmp_path / "d.zip"))
+        assert out.returncode == 0, out.stderr
+        assert len(zipfile.ZipFile(tmp_path / "d.zip").namelist()) == 3
+        assert (tmp_path / "r.csv").read_text("utf-8-sig").startswith("row,key,document_id")
+        bad = edoc("batch", "status", "aaaaaaaaaaaaaaaa")
+        assert bad.returncode == 1 and "404" in bad.stderr and "Traceback" not in bad.stderr
+    finally:
+        close_batches(app)
