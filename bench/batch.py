@@ -189,9 +189,19 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=20, help="rows per task")
     ap.add_argument("--broker-url", help="an existing RabbitMQ (default: start a private one)")
     ap.add_argument("--check", type=int, default=2, help="documents per mode to check with the tools")
+    ap.add_argument("--tmpfs", action="store_true",
+                    help="home (SQLite, objects) in /dev/shm: fsync costs nothing, CPU is what is measured")
     args = ap.parse_args()
 
-    root = tempdir("edoc-bench-batch-")
+    if args.tmpfs:
+        import atexit
+        import shutil
+        import tempfile
+
+        root = Path(tempfile.mkdtemp(prefix="edoc-bench-batch-", dir="/dev/shm"))
+        atexit.register(shutil.rmtree, root, True)
+    else:
+        root = tempdir("edoc-bench-batch-")
     home = make_home(root / "home", batch_chunk_rows=args.chunk)
     broker = None
     url = args.broker_url
@@ -232,6 +242,7 @@ def main() -> None:
     print_figure("docs_per_mode", n)
     print_figure("processes", p)
     print_figure("chunk_rows", args.chunk)
+    print_figure("home", "tmpfs" if args.tmpfs else "disk")
     print_figure("inprocess_docs_per_s", rate_a)
     print_figure("inprocess_1_process_docs_per_s", rate_a1)
     print_figure("embedded_docs_per_s", rate_b)

@@ -284,6 +284,22 @@ class BatchStore:
             ).rowcount
         return n == 1
 
+    def mark_issued_many(self, batch_id: str, issued: list[tuple[int, str, str]]) -> int:
+        """:meth:`mark_issued` for ``(row, doc_id, sha256)`` items in one transaction; how many."""
+        if not issued:
+            return 0
+        n = 0
+        with write_tx(self._engine) as conn:
+            for row, doc_id, sha256 in issued:
+                n += conn.execute(
+                    batch_rows.update()
+                    .where(batch_rows.c.batch_id == batch_id, batch_rows.c.row == row,
+                           batch_rows.c.state.in_(("queued", "cancelled")))
+                    .values(state="issued", doc_id=doc_id, sha256=sha256, data=None,
+                            updated_at=_now(), attempts=batch_rows.c.attempts + 1)
+                ).rowcount
+        return n
+
     def mark_failed(self, batch_id: str, row: int, error: list[dict[str, str]]) -> bool:
         """A queued row that cannot be issued (the data was refused while rendering)."""
         with write_tx(self._engine) as conn:
