@@ -60,6 +60,48 @@ def write_cohort(path: Path, docs: int, mode: str) -> Path:
     return path
 
 
+# -- CPU accounting: wall time on a shared machine says little, CPU time per document does --
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pids: list[int]) -> list[int]:
+    """``pids`` and all their descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], list(pids)
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def cpu_of(pids: list[int]) -> float:
+    """User + system CPU seconds of the processes ``pids`` and their descendants."""
+    total = 0
+    for pid in _tree(pids):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
+def self_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 # -- (a) in-process ---------------------------------------------------------------------
 
 
@@ -79,7 +121,7 @@ def _inproc_worker(args) -> int:
     return len(rows)
 
 
-def run_inprocess(home, path: Path, processes: int) -> float:
+def run_inprocess(home, path: Path, processes: int) -> tuple[float, float]:
     from edoc.batches import RowConverter, read_records
 
     conv = RowConverter(home.templates().get("certificate"), key_column="exam_id")
@@ -95,17 +137,21 @@ def run_inprocess(home, path: Path, processes: int) -> float:
     with ctx.Pool(processes) as pool:
         result = pool.map_async(_inproc_worker, [(str(home.path), s, barrier) for s in shares])
         barrier.wait()
-        t0 = time.perf_counter()
+        pids = [p.pid for p in pool._pool]  # type: ignore[attr-defined]
+        c0, t0 = cpu_of(pids), time.perf_counter()
         result.get()
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, cpu_of(pids) - c0
 
 
 # -- (b) embedded pool and (c) Celery ----------------------------------------------------
 
 
-def _timed_batch(service, path: Path) -> tuple[float, str]:
+def _timed_batch(service, path: Path, pids: list[int] | None = None) -> tuple[float, str, float]:
+    """Wall time, batch id, and CPU seconds of this process plus ``pids`` (and descendants)."""
     from edoc.batches import BatchOptions
 
+    pids = pids or []
+    c0 = cpu_of(pids) + self_cpu()
     t0 = time.perf_counter()
     batch = service.submit(path, BatchOptions(template="certificate", key_column="exam_id"),
                            source_name=path.name, actor="bench")
@@ -115,23 +161,26 @@ def _timed_batch(service, path: Path) -> tuple[float, str]:
             break
         time.sleep(0.02)
     elapsed = time.perf_counter() - t0
+    cpu = cpu_of(pids) + self_cpu() - c0
     assert b.state == "done" and b.counts["issued"] == b.total, b.counts
-    return elapsed, batch.id
+    return elapsed, batch.id, cpu
 
 
-def run_embedded(home, path: Path, processes: int) -> tuple[float, str]:
+def run_embedded(home, path: Path, processes: int) -> tuple[float, str, float]:
     from edoc.batches.embedded import EmbeddedExecutor
     from edoc.batches.runtime import service_for
 
     executor = EmbeddedExecutor(home.settings, workers=processes, mp_context="fork")
     executor.warm()
     try:
-        return _timed_batch(service_for(home, executor), path)
+        pids = list(executor._pool._processes)  # type: ignore[attr-defined]
+        return _timed_batch(service_for(home, executor), path, pids)
     finally:
         executor.close()
 
 
-def run_celery(home, path: Path, url: str, workers: int, logdir: Path) -> tuple[float, str]:
+def run_celery(home, path: Path, url: str, workers: int, logdir: Path,
+               broker_pids: list[int]) -> tuple[float, str, float]:
     from edoc.batches.celery_app import CeleryExecutor
     from edoc.batches.runtime import service_for
 
@@ -159,7 +208,7 @@ def run_celery(home, path: Path, url: str, workers: int, logdir: Path) -> tuple[
             chunk, service.chunk_rows = service.chunk_rows, 1
             _timed_batch(service, write_cohort(logdir / f"warm{workers}.csv", 2 * workers, f"W{workers}"))
             service.chunk_rows = chunk
-            return _timed_batch(service, path)
+            return _timed_batch(service, path, [p.pid for p in procs] + broker_pids)
         finally:
             executor.close()
     finally:
@@ -214,17 +263,20 @@ def main() -> None:
     try:
         n, p = args.docs, args.processes
         half = max(1, n // 2)
-        a1 = run_inprocess(home, write_cohort(root / "a1.csv", half, "A1"), p)
+        broker_pids = [broker.proc.pid] if broker is not None and broker.proc is not None else []
+        a1, a1_cpu = run_inprocess(home, write_cohort(root / "a1.csv", half, "A1"), p)
         _log("done: a1")
-        t_b, b_id = run_embedded(home, write_cohort(root / "b.csv", n, "B"), p)
+        t_b, b_id, b_cpu = run_embedded(home, write_cohort(root / "b.csv", n, "B"), p)
         _log("done: t_b, b_id")
-        t_c1, c1_id = run_celery(home, write_cohort(root / "c1.csv", n, "C1"), url, 1, root)
+        t_c1, c1_id, c1_cpu = run_celery(home, write_cohort(root / "c1.csv", n, "C1"), url, 1, root,
+                                         broker_pids)
         _log("done: t_c1, c1_id")
-        t_c2, c2_id = run_celery(home, write_cohort(root / "c2.csv", n, "C2"), url, 2, root)
+        t_c2, c2_id, c2_cpu = run_celery(home, write_cohort(root / "c2.csv", n, "C2"), url, 2, root,
+                                         broker_pids)
         _log("done: t_c2, c2_id")
-        a2 = run_inprocess(home, write_cohort(root / "a2.csv", n - half, "A2"), p)
+        a2, a2_cpu = run_inprocess(home, write_cohort(root / "a2.csv", n - half, "A2"), p)
         _log("done: a2")
-        a1_one = run_inprocess(home, write_cohort(root / "a1p.csv", half, "A1P"), 1)
+        a1_one, _ = run_inprocess(home, write_cohort(root / "a1p.csv", half, "A1P"), 1)
         _log("done: a1_one")
         samples = []
         for batch_id in (b_id, c1_id, c2_id):
@@ -252,6 +304,15 @@ def main() -> None:
     print_figure("celery_2_workers_docs_per_s", rate_c2)
     print_figure("celery_2_workers_overhead_pct", (rate_a / rate_c2 - 1) * 100)
     print_figure("celery_scaling_1_to_2", rate_c2 / rate_c1, "x")
+    # CPU seconds per document: (a) its issuing processes; (b) pool + submitting process;
+    # (c) workers (main + pool child) + submitting process + the broker
+    cpu_a = (a1_cpu + a2_cpu) / n
+    print_figure("inprocess_cpu_ms_per_doc", cpu_a * 1000)
+    print_figure("embedded_cpu_ms_per_doc", b_cpu / n * 1000)
+    print_figure("embedded_cpu_overhead_pct", (b_cpu / n / cpu_a - 1) * 100)
+    print_figure("celery_1_worker_cpu_ms_per_doc", c1_cpu / n * 1000)
+    print_figure("celery_2_workers_cpu_ms_per_doc", c2_cpu / n * 1000)
+    print_figure("celery_2_workers_cpu_overhead_pct", (c2_cpu / n / cpu_a - 1) * 100)
     print_figure("outputs_checked", f"{len(samples)} (pyHanko, pdfsig, openssl ts)")
 
 
