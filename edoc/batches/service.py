@@ -42,13 +42,6 @@ def new_batch_id() -> str:
     return base64.b32encode(secrets.token_bytes(10)).decode().lower()
 
 
-class BatchRejected(EdocError):
-    """All-or-nothing: a row is bad, so nothing was issued."""
-
-    kind = "batch-rejected"
-    http_status = 422
-
-
 @dataclass(frozen=True)
 class BatchOptions:
     """How to read and issue a batch file."""
