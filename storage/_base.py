@@ -125,6 +125,18 @@ class ObjectStore:
         """Until when the object is locked against deletion, or None if it is not locked."""
         raise NotImplementedError
 
+    def modified_at(self, key: str) -> datetime:
+        """When the object was stored (UTC); ObjectNotFound if it is not."""
+        raise NotImplementedError
+
+    def remove(self, key: str) -> None:
+        """Take an object out of the store (``edoc doctor --fix`` for orphans only).
+
+        A store with Object Lock keeps a locked version until its retention ends;
+        the key stops being listed or read.
+        """
+        raise NotImplementedError
+
     # -- backend hooks -------------------------------------------------------------
 
     def _read(self, key: str) -> bytes:

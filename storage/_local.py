@@ -8,7 +8,7 @@ import os
 import secrets
 import stat
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from storage._base import (
@@ -130,6 +130,21 @@ class LocalObjectStore(ObjectStore):
     def presigned_url(self, key: str, expires: timedelta) -> str | None:
         check_key(key)
         return None
+
+    def modified_at(self, key: str) -> datetime:
+        try:
+            mtime = self._path(check_key(key)).stat().st_mtime
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+        return datetime.fromtimestamp(mtime, UTC)
+
+    def remove(self, key: str) -> None:
+        path = self._path(check_key(key))
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+        _fsync_dir(path.parent)
 
     def path_of(self, key: str) -> Path:
         """Where the object's file is (for operators and tests; never write to it)."""

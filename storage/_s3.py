@@ -250,6 +250,25 @@ class S3ObjectStore(ObjectStore):
             raise ObjectNotFound(key)
         return _lock_until(headers)
 
+    def modified_at(self, key: str) -> datetime:
+        with _s3_errors(self, check_key(key)):
+            try:
+                stat = self._client.stat_object(self.bucket, self._name(key))
+            except S3Error as exc:
+                if exc.code in _MISSING_CODES:
+                    raise ObjectNotFound(key) from None
+                raise
+        if stat.last_modified is None:
+            raise StorageError(f"the S3 service gave no time for object {key}")
+        return stat.last_modified.astimezone(UTC)
+
+    def remove(self, key: str) -> None:
+        with _s3_errors(self, check_key(key)):
+            if self._stat_headers(key) is None:
+                raise ObjectNotFound(key)
+            # versioned (Object Lock) buckets keep the locked version behind a delete marker
+            self._client.remove_object(self.bucket, self._name(key))
+
     def _require_object_lock(self) -> None:
         try:
             self._client.get_object_lock_config(self.bucket)

@@ -130,20 +130,27 @@ class BatchStore:
                 webhook_secret=batch.webhook_secret,
             ))
 
-    def get(self, batch_id: str, *, agency: str | None = None) -> BatchRecord | None:
-        """A batch with its row counts; None if missing (or another agency's)."""
+    def get(self, batch_id: str, *, agency: str | None = None, counts: bool = True) -> BatchRecord | None:
+        """A batch with its row counts (``counts``); None if missing (or another agency's)."""
         with read_tx(self._engine) as conn:
             r = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).first()
             if r is None or (agency is not None and r.agency != agency):
                 return None
-            counts = dict.fromkeys(ROW_STATES, 0)
+            if not counts:
+                return _batch(r)
+            tally = dict.fromkeys(ROW_STATES, 0)
             for state, n in conn.execute(
                 sa.select(batch_rows.c.state, sa.func.count())
                 .where(batch_rows.c.batch_id == batch_id)
                 .group_by(batch_rows.c.state)
             ):
-                counts[state] = n
-        return _batch(r, counts)
+                tally[state] = n
+        return _batch(r, tally)
+
+    def state(self, batch_id: str) -> str | None:
+        """Just the batch's state (a worker looks before each row: cancelled?)."""
+        with read_tx(self._engine) as conn:
+            return conn.execute(sa.select(batches.c.state).where(batches.c.id == batch_id)).scalar()
 
     def list_batches(self, *, agency: str, limit: int = 50, before: datetime | None = None) -> list[BatchRecord]:
         """The agency's batches, newest first (``before``: created before this time)."""
@@ -261,24 +268,37 @@ class BatchStore:
                 ranges.append((current[0], current[-1]))
         return ranges
 
-    def note_attempt(self, batch_id: str, row: int) -> None:
-        with write_tx(self._engine) as conn:
-            conn.execute(
-                batch_rows.update()
-                .where(batch_rows.c.batch_id == batch_id, batch_rows.c.row == row)
-                .values(attempts=batch_rows.c.attempts + 1, updated_at=_now())
-            )
-
     def mark_issued(self, batch_id: str, row: int, *, doc_id: str, sha256: str) -> bool:
-        """Record a queued row's document (and forget its data); False if it was not queued."""
+        """Record a row's document (and forget its data); False if it was already recorded.
+
+        A row cancelled while its document was being issued is recorded as issued: the
+        document exists, and the results must say so.
+        """
         with write_tx(self._engine) as conn:
             n = conn.execute(
                 batch_rows.update()
                 .where(batch_rows.c.batch_id == batch_id, batch_rows.c.row == row,
-                       batch_rows.c.state == "queued")
-                .values(state="issued", doc_id=doc_id, sha256=sha256, data=None, updated_at=_now())
+                       batch_rows.c.state.in_(("queued", "cancelled")))
+                .values(state="issued", doc_id=doc_id, sha256=sha256, data=None, updated_at=_now(),
+                        attempts=batch_rows.c.attempts + 1)
             ).rowcount
         return n == 1
+
+    def mark_issued_many(self, batch_id: str, issued: list[tuple[int, str, str]]) -> int:
+        """:meth:`mark_issued` for ``(row, doc_id, sha256)`` items in one transaction; how many."""
+        if not issued:
+            return 0
+        n = 0
+        with write_tx(self._engine) as conn:
+            for row, doc_id, sha256 in issued:
+                n += conn.execute(
+                    batch_rows.update()
+                    .where(batch_rows.c.batch_id == batch_id, batch_rows.c.row == row,
+                           batch_rows.c.state.in_(("queued", "cancelled")))
+                    .values(state="issued", doc_id=doc_id, sha256=sha256, data=None,
+                            updated_at=_now(), attempts=batch_rows.c.attempts + 1)
+                ).rowcount
+        return n
 
     def mark_failed(self, batch_id: str, row: int, error: list[dict[str, str]]) -> bool:
         """A queued row that cannot be issued (the data was refused while rendering)."""
@@ -288,7 +308,7 @@ class BatchStore:
                 .where(batch_rows.c.batch_id == batch_id, batch_rows.c.row == row,
                        batch_rows.c.state == "queued")
                 .values(state="failed", error=json.dumps(error, ensure_ascii=False), data=None,
-                        updated_at=_now())
+                        updated_at=_now(), attempts=batch_rows.c.attempts + 1)
             ).rowcount
         return n == 1
 

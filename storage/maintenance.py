@@ -22,7 +22,7 @@ import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,34 @@ def doctor(
         versions_checked=len(versions),
         audit=registry.audit.verify() if check_audit else None,
     )
+
+
+def remove_orphans(
+    store: ObjectStore, registry: Registry, orphans: tuple[str, ...] | list[str], *,
+    older_than: timedelta, now: datetime | None = None,
+) -> tuple[list[str], list[str]]:
+    """Remove orphan objects stored more than ``older_than`` ago; ``(removed, kept)``.
+
+    The registry is read again first, so an object registered since ``doctor``
+    looked stays; a young orphan may be an issuance between its object and its
+    row, so it is kept for a later run.
+    """
+    now = now or datetime.now(UTC)
+    registered = {v.sha256 for v in registry.iter_versions()}
+    removed: list[str] = []
+    kept: list[str] = []
+    for key in orphans:
+        if key in registered:
+            continue
+        try:
+            if now - store.modified_at(key) < older_than:
+                kept.append(key)
+                continue
+            store.remove(key)
+        except ObjectNotFound:
+            continue
+        removed.append(key)
+    return removed, kept
 
 
 def backup(

@@ -42,13 +42,6 @@ def new_batch_id() -> str:
     return base64.b32encode(secrets.token_bytes(10)).decode().lower()
 
 
-class BatchRejected(EdocError):
-    """All-or-nothing: a row is bad, so nothing was issued."""
-
-    kind = "batch-rejected"
-    http_status = 422
-
-
 @dataclass(frozen=True)
 class BatchOptions:
     """How to read and issue a batch file."""
@@ -306,7 +299,7 @@ def run_chunk(batches: BatchStore, issuer, batch_id: str, lo: int, hi: int, *, o
     Raises on trouble that a retry may cure (database or store unavailable): the
     executor runs the range again later, and rows already done are skipped.
     """
-    batch = batches.get(batch_id)
+    batch = batches.get(batch_id, counts=False)
     if batch is None or batch.state not in ACTIVE:
         return 0
     if batch.agency != issuer.agency_id:
@@ -314,33 +307,42 @@ def run_chunk(batches: BatchStore, issuer, batch_id: str, lo: int, hi: int, *, o
                         f"for {issuer.agency_id!r}")
     batches.transition(batch_id, "running", when=("queued",))
     opts = batch.options
-    issued = 0
-    for row in batches.rows(batch_id, lo=lo, hi=hi, states=("queued",)):
-        current = batches.get(batch_id)
-        if current is None or current.state not in ACTIVE:
-            return issued  # cancelled meanwhile: the rest stays cancelled
-        batches.note_attempt(batch_id, row.row)
-        try:
-            doc = issuer.issue(batch.template, row.data, lang=opts.get("lang"), level=opts.get("level"),
-                               idempotency_key=row.key, actor=f"batch:{batch_id}")
-        except DataInvalid as exc:
-            batches.mark_failed(batch_id, row.row, [_field_problem(e) for e in exc.errors])
-            continue
-        except FieldError as exc:  # e.g. a name too long for the space the page gives it
-            batches.mark_failed(batch_id, row.row, [_field_problem(exc)])
-            continue
-        except EdocError as exc:
-            if getattr(exc, "kind", "") in ("idempotency-conflict", "not-found"):
-                batches.mark_failed(batch_id, row.row, [{"column": "", "en": str(exc), "th": _TH_FAIL}])
-                continue
-            raise
-        if batches.mark_issued(batch_id, row.row, doc_id=doc.id, sha256=doc.record.sha256):
-            issued += 1
+    # Rows are marked issued together at the end of the range (failures at once): one
+    # write for the range instead of one per row. A worker that dies
+    # before that leaves its documents registered under the rows' keys, so the range
+    # run again finds them (no render, no seal) and marks them then.
+    done: list[tuple[int, str, str]] = []
+    try:
+        for row in batches.rows(batch_id, lo=lo, hi=hi, states=("queued",)):
+            if batches.state(batch_id) not in ACTIVE:
+                break  # cancelled meanwhile: the rest stays cancelled
+            doc = _issue_row(batches, issuer, batch, opts, row)
+            if doc is not None:
+                done.append((row.row, doc.id, doc.record.sha256))
+    finally:
+        issued = batches.mark_issued_many(batch_id, done)
     if batches.finish_if_complete(batch_id):
         batches.clear_data(batch_id)
         if on_finished is not None:
             on_finished(batch_id)
     return issued
+
+
+def _issue_row(batches: BatchStore, issuer, batch, opts, row):
+    """The row's document, or None when the row failed (recorded as such)."""
+    try:
+        return issuer.issue(batch.template, row.data, lang=opts.get("lang"), level=opts.get("level"),
+                            idempotency_key=row.key, actor=f"batch:{batch.id}")
+    except DataInvalid as exc:
+        error = [_field_problem(e) for e in exc.errors]
+    except FieldError as exc:  # e.g. a name too long for the space the page gives it
+        error = [_field_problem(exc)]
+    except EdocError as exc:
+        if getattr(exc, "kind", "") not in ("idempotency-conflict", "not-found"):
+            raise
+        error = [{"column": "", "en": str(exc), "th": _TH_FAIL}]
+    batches.mark_failed(batch.id, row.row, error)
+    return None
 
 
 _TH_FAIL = "ออกเอกสารไม่ได้"

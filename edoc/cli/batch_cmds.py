@@ -257,7 +257,7 @@ def _finish(view: dict[str, Any], args) -> int:
 
 
 def _wait(view_of, batch_id: str, args) -> dict[str, Any]:
-    bar = _Progress(enabled=not args.json)
+    bar = _Progress(enabled=True)  # on stderr: stdout stays the JSON for scripts
     while True:
         view = view_of(batch_id)
         bar.show(view)

@@ -35,6 +35,10 @@ def register(sub) -> None:
     d.add_argument("--trust-sample", type=int, default=4, metavar="N",
                    help="verify N stored documents (oldest and newest) with this home's own trust "
                         "store (default 4; 0: skip)")
+    d.add_argument("--fix", action="store_true",
+                   help="remove orphan objects (stored, never registered) older than --grace")
+    d.add_argument("--grace", type=float, default=900,
+                   help="seconds an orphan must have existed before --fix removes it (default 900)")
     d.set_defaults(func=cmd_doctor)
 
     b = sub.add_parser("backup", help="write registry, objects and (encrypted) key material into one tar archive")
@@ -94,6 +98,18 @@ def cmd_doctor(args) -> int:
         print("run `edoc upgrade` (or start `edoc serve`, which upgrades on first start)")
         return EXIT_FAIL
     report = doctor(home.store(), home.registry(), check_contents=not args.quick)
+    if args.fix and report.orphans:
+        from datetime import timedelta
+
+        from storage.maintenance import remove_orphans
+
+        removed, kept = remove_orphans(home.store(), home.registry(), report.orphans,
+                                       older_than=timedelta(seconds=args.grace))
+        for key in removed:
+            print(f"removed orphan object: {key}", file=sys.stderr)
+        for key in kept:
+            print(f"kept orphan younger than {args.grace:.0f} s (may be in flight): {key}", file=sys.stderr)
+        report = doctor(home.store(), home.registry(), check_contents=not args.quick)
     trusted, untrusted = untrusted_documents(home, sample=args.trust_sample) if args.trust_sample > 0 else (0, [])
     ok = report.ok and not untrusted
     if args.json:

@@ -17,7 +17,6 @@ import io
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from bench._broker import RabbitMQ
+from tests.api.conftest import api_home, api_settings, app, client, keys, live_server  # noqa: F401 - API fixtures
 from tests.fixtures.pki import PASSPHRASE
 
 HEADER = ["exam_id", "holder.name", "holder.national_id", "title", "course.title", "completed_on",
@@ -61,78 +62,6 @@ def write_csv(path: Path, rows: list[list[str]], *, encoding: str = "utf-8",
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RabbitMQ:
-    """A private rabbitmq-server node for this test session."""
-
-    def __init__(self, base: Path):
-        self.base = base
-        self.node = f"edoctest{uuid.uuid4().hex[:8]}@localhost"
-        self.port = _free_port()
-        self.env = {
-            **os.environ,
-            "RABBITMQ_NODENAME": self.node,
-            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
-            "RABBITMQ_NODE_PORT": str(self.port),
-            "RABBITMQ_DIST_PORT": str(_free_port()),
-            "ERL_EPMD_PORT": str(_free_port()),
-            "ERL_EPMD_ADDRESS": "127.0.0.1",
-            "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
-            "RABBITMQ_LOG_BASE": str(base / "log"),
-            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
-        }
-        self.proc: subprocess.Popen | None = None
-
-    def ctl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        return subprocess.run(["rabbitmqctl", "-n", self.node, *args], env=self.env,
-                              capture_output=True, timeout=timeout, text=True, cwd="/")
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(["rabbitmq-server"], env=self.env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True, cwd="/")
-        r = self.ctl("await_startup", "--timeout", "90", timeout=120)
-        if r.returncode != 0:
-            raise RuntimeError(f"rabbitmq did not start: {r.stdout}{r.stderr}")
-
-    def stop(self) -> None:
-        self.ctl("stop", timeout=60)
-        if self.proc is not None:
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-            self.proc = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def vhost(self) -> str:
-        """A fresh virtual host with guest's permissions; its AMQP URL."""
-        name = "t" + uuid.uuid4().hex[:10]
-        for args in (("add_vhost", name), ("set_permissions", "-p", name, "guest", ".*", ".*", ".*")):
-            r = self.ctl(*args)
-            assert r.returncode == 0, r.stdout + r.stderr
-        return f"amqp://guest:guest@127.0.0.1:{self.port}/{name}"
-
-    def queue_depth(self, vhost_url: str) -> str:
-        vhost = vhost_url.rsplit("/", 1)[1]
-        return self.ctl("list_queues", "-p", vhost, "name", "messages").stdout
-
-    def close(self) -> None:
-        self.stop()
-        # the Erlang port mapper this node started on its private port
-        epmd = shutil.which("epmd") or "/usr/lib/erlang/bin/epmd"
-        subprocess.run([epmd, "-kill"], env=self.env, capture_output=True, timeout=10)
-
-
 @pytest.fixture(scope="session")
 def rabbitmq() -> Iterator[RabbitMQ]:
     """The session's private broker (skipped without rabbitmq-server; CI installs it)."""
@@ -147,7 +76,12 @@ def rabbitmq() -> Iterator[RabbitMQ]:
         user = pwd.getpwnam("rabbitmq")
         os.chown(base, user.pw_uid, user.pw_gid)
     broker = RabbitMQ(base)
-    broker.start()
+    try:
+        broker.start()
+    except BaseException:
+        broker.close()
+        shutil.rmtree(base, ignore_errors=True)
+        raise
     try:
         yield broker
     finally:

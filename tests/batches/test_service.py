@@ -194,3 +194,12 @@ def test_embedded_pool_runs_a_batch(home, tmp_path):
         assert len(_documents(home)) == 12
     finally:
         executor.close()
+
+
+def test_doctor_fix_removes_old_orphans_only(home, run_edoc):
+    orphan = home.store().put(b"%PDF-1.7 stored, never registered (a worker died)").sha256
+    code, out, err = run_edoc(home, "doctor", "--fix")
+    assert code == 1 and "kept orphan younger than 900 s" in err and orphan in out
+    code, out, err = run_edoc(home, "doctor", "--fix", "--grace", "0")
+    assert code == 0 and f"removed orphan object: {orphan}" in err and out.strip().endswith("ok")
+    assert not home.store().exists(orphan)

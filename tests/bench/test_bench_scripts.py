@@ -60,3 +60,11 @@ def test_api_bench_prints_http_figures():
     f = _figures("api.py", "--duration", "1", "--ids", "2", "--connections", "4", "--paced-rate", "200")
     _positive(f, "issue_per_s", "issue_p99_ms", "verify_by_id_per_s", "verify_by_id_p99_ms",
               "verify_by_id_paced_per_s", "verify_by_id_paced_p99_ms", "healthz_reference_per_s")
+
+
+@pytest.mark.skipif(shutil.which("rabbitmq-server") is None, reason="needs rabbitmq-server (Debian)")
+def test_batch_bench_prints_engine_figures():
+    f = _figures("batch.py", "--docs", "4", "--chunk", "2", "--check", "1", timeout=900)
+    _positive(f, "inprocess_docs_per_s", "embedded_docs_per_s", "celery_1_worker_docs_per_s",
+              "celery_2_workers_docs_per_s", "celery_scaling_1_to_2")
+    assert "pdfsig" in f["outputs_checked"]
