@@ -122,8 +122,9 @@ class Verifier:
 
     def __init__(self, *, policy: TrustPolicy, registry=None,
                  budgets: VerifyBudgets = DEFAULT_BUDGETS, anchors=None, remote=None,
-                 own_base: str | None = None):
+                 own_base: str | None = None, own_anchors: frozenset[str] = frozenset()):
         self._policy = policy
+        self._own_anchors = own_anchors  # names of the home's own roots in the trust store
         self._registry = registry
         self.budgets = budgets
         self._anchors = anchors  # edoc.anchoring.AnchorCheck: names each seal's anchor
@@ -141,6 +142,7 @@ class Verifier:
         budgets = VerifyBudgets.from_settings(settings) if settings is not None else VerifyBudgets()
         policy = home.trust_policy()
         anchors = remote = own_base = None
+        own_anchors: frozenset[str] = frozenset()
         if callable(getattr(home, "trust_store", None)):
             from .anchoring import AnchorCheck
             from .remote_status import RemoteStatus
@@ -151,17 +153,18 @@ class Verifier:
                            if c not in policy.trust_anchors)
             policy = replace(policy, trust_anchors=(*policy.trust_anchors, *listed))
             anchors = AnchorCheck(store.anchors(), policy.other_certs)
+            own_anchors = frozenset(a.name for a in store.anchors() if a.source == "pki/trust")
             allow = home.settings.remote_status_allow
             remote = RemoteStatus(allow) if allow else None
             own_base = home.settings.public_base_url
         return cls(policy=policy, registry=registry, budgets=budgets, anchors=anchors,
-                   remote=remote, own_base=own_base)
+                   remote=remote, own_base=own_base, own_anchors=own_anchors)
 
     def trusting(self, anchors) -> Verifier:
         """This verifier with a relying party's own trust anchors added (``--trust``)."""
         return Verifier(policy=self._policy.trusting(*anchors), registry=self._registry,
                         budgets=self.budgets, anchors=self._anchors, remote=self._remote,
-                        own_base=self._own_base)
+                        own_base=self._own_base, own_anchors=self._own_anchors)
 
     def verify(
         self,
@@ -203,17 +206,21 @@ class Verifier:
         return judged
 
     def _not_on_record(self, report: VerificationReport, data: bytes | None) -> VerificationReport:
-        """No record here: a document issued elsewhere may have its status asked of its issuer."""
-        if self._anchors is not None and data is not None and report.verdict == "valid":
-            from .remote_status import issued_elsewhere
+        """No record here. Sealed by one of this platform's own seals: "genuine, not on record"
+        (never a plain valid). Sealed under another trusted anchor: issued elsewhere, whose
+        registry is asked when it is on the allow-list (:mod:`edoc.remote_status`)."""
+        if (self._anchors is None or data is None or report.verdict != "valid"
+                or self._sealed_here(report)):
+            return _not_on_record(report)
+        from .remote_status import issued_elsewhere
 
-            unknown = replace(report, registry=RegistryStatus(status="unknown"))
-            elsewhere = issued_elsewhere(unknown, data, remote=self._remote, own_base=self._own_base)
-            if elsewhere.registry is not None and elsewhere.registry.status != "unknown":
-                return elsewhere  # the issuing deployment answered with the document's status
-            if elsewhere is not unknown:
-                return _not_on_record(replace(elsewhere, registry=None))
-        return _not_on_record(report)
+        unknown = replace(report, registry=RegistryStatus(status="unknown"))
+        return issued_elsewhere(unknown, data, remote=self._remote, own_base=self._own_base)
+
+    def _sealed_here(self, report: VerificationReport) -> bool:
+        """Whether a trusted seal of the report chains to this home's own root (pki/trust)."""
+        return any(s.kind == "signature" and s.trusted and s.trust_anchor in self._own_anchors
+                   for s in report.signatures)
 
     def _record_for(self, examined: Examined):
         """The registered document the file's signed bytes belong to (a revoked one first)."""

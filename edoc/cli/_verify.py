@@ -103,8 +103,8 @@ def _print_text(r) -> None:
     for name in r.unsigned_fields:
         print(f"  unsigned field {name}")
     for rev in r.revisions[1:]:
-        verdict = {True: "allowed", False: f"NOT allowed by {rev.forbidden_by}", None: "before any signature"}
-        print(f"  revision {rev.number}: {rev.description or 'no change'} ({verdict[rev.permitted]})")
+        verdict = {True: " (allowed)", False: f" (NOT allowed by {rev.forbidden_by})", None: ""}
+        print(f"  revision {rev.number}: {rev.description or 'no change'}{verdict[rev.permitted]}")
 
 
 def _extract(args, data: bytes) -> None:

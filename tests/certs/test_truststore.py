@@ -98,9 +98,7 @@ def test_add_trusts_another_root_and_remove_stops_it(home, deployment_b, b_docum
     assert [row["name"] for row in __import__("json").loads(out)] == ["root-ca", "agency-b"]
 
     report = verify(home, pdf)
-    # genuine and trusted, but issued elsewhere: not a plain VALID (nobody here knows its status)
-    assert report.verdict == "indeterminate", report.reasons
-    assert report.signatures[0].trusted and report.registry.status == "not-on-record"
+    assert report.verdict == "valid", report.reasons
     assert report.signatures[0].trust_anchor == "agency-b"
     assert report.to_dict()["signatures"][0]["trust_anchor"] == "agency-b"
     [genuine] = [r for r in report.reasons if r.startswith("Genuinely sealed by")]
@@ -148,13 +146,11 @@ def test_an_anchor_for_tsa_only_does_not_vouch_for_seals(home, deployment_b, b_d
     assert seal.timestamp is not None and not seal.timestamp.trusted
     [problem] = [p for p in seal.problems if "is not trusted for timestamps" in p]
     assert "b-seal" in problem and reason(problem, "th").lang == "th"
-    # the same root trusted for timestamps too, under another name: genuine and trusted (not
-    # on record here, so not a plain valid)
+    # the same root trusted for timestamps too, under another name: valid
     assert run_edoc(home, "trust", "add", str(root_of(deployment_b)), "--name", "b-tsa",
                     "--for", "tsa")[0] == 0
     report = verify(home, pdf)
-    assert report.verdict == "indeterminate" and report.registry.status == "not-on-record"
-    assert report.signatures[0].trusted and report.signatures[0].timestamp.trusted, report.reasons
+    assert report.verdict == "valid", report.reasons
     assert report.signatures[0].trust_anchor == "b-seal"
 
 
@@ -271,7 +267,7 @@ def test_signed_trusted_list_anchors_granted_services_with_their_history(
     assert rows["th.agency-b-ca-b-timestamps"]["for"] == "tsa"
 
     report = verify(home, pdf)
-    assert report.verdict == "indeterminate" and report.signatures[0].trusted, report.reasons
+    assert report.verdict == "valid", report.reasons
     assert report.signatures[0].trust_anchor == "th.agency-b-ca-b-seals"
 
     # C's service is withdrawn now: its seals are not trusted now ...

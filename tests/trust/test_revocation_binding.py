@@ -105,19 +105,18 @@ def test_genuine_seal_not_on_record_is_not_a_plain_valid(home):
 
 
 def _as_before_bindings(home: Home) -> None:
-    """Make the home's database what the code before seal bindings left: schema 0002."""
-    from alembic import command
-    from alembic.config import Config
+    """Make the home's database what the code before seal bindings left: schema 0002.
 
-    from storage._db import MIGRATIONS
-
+    Every later migration's tables and column go (0003 seal bindings, 0004 batches,
+    0005 agencies, 0006 revocation categories), as a home of that version has them.
+    """
     engine = home.registry().engine
-    with engine.begin() as conn:  # every later migration undone, as a home of that version has it
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0002")
-        assert not sa.inspect(conn).has_table("seal_bindings")
+    with engine.begin() as conn:
+        for table in ("seal_bindings", "batch_rows", "batches", "agency_audit_links",
+                      "audit_checkpoints", "agencies"):
+            conn.execute(sa.text(f"DROP TABLE {table}"))
+        conn.execute(sa.text("ALTER TABLE documents DROP COLUMN revocation_category"))
+        conn.execute(sa.text("UPDATE storage_alembic_version SET version_num = '0002'"))
     home.registry().close()
 
 
