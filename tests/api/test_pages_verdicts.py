@@ -51,13 +51,13 @@ def test_thai_result_shows_no_english_sentence(web, api_home):
     assert not english, english
 
 
-def test_file_claiming_a_document_it_is_not_is_explained_in_thai(web, api_home):
+def test_file_changed_after_its_seal_is_explained_in_thai(web, api_home):
     record, pdf = issue_certificate(api_home)
-    # re-sealed copy: carries the document id in its keywords, but other bytes
+    # changed and sealed again: the first seal's signed bytes still name the registered document
     copy = c.sign(c.change_content(pdf), api_home, "Other")
     r = upload(web, "/verify", copy)
-    assert "but it is not the file on record" not in r.text
-    assert f"ไฟล์นี้ระบุว่าเป็นเอกสารเลขที่ {record.id}" in r.text
+    assert "is not the exact file on record" not in r.text
+    assert f"ไฟล์นี้ไม่ใช่ไฟล์ที่บันทึกไว้ในทะเบียนของเอกสารเลขที่ {record.id}" in r.text
 
 
 def test_revoked_word_does_not_break_inside_on_a_phone_css():

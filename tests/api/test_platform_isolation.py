@@ -25,6 +25,7 @@ PUBLIC = {
     ("GET", "/docs/oauth2-redirect"), ("POST", "/v1/verify"), ("GET", "/v1/verify/{doc_id}"),
     ("GET", "/verify"), ("GET", "/verify/{doc_id}"), ("POST", "/verify"), ("POST", "/verify/{doc_id}"),
     ("POST", "/tsa"), ("POST", "/ocsp"), ("GET", "/ocsp/{encoded:path}"), ("GET", "/agency/{agency_id}/logo"),
+    ("GET", "/"), ("POST", "/v1/verify/summary"),
 }
 THIRD = "third-agency"
 # a minimal plausible body per route, so that authorisation, not validation, decides

@@ -44,7 +44,8 @@ def agency(edoc, tmp_path):
         code, out, err = edoc(home, "issue", "certificate", "--example", "--out", tmp_path / f"{name}.pdf")
         assert code == 0, err
         docs[name] = out.split()[1]
-    assert edoc(home, "revoke", docs["revoked"], "--reason", "issued in error")[0] == 0
+    assert edoc(home, "revoke", docs["revoked"], "--reason", "the holder's name was misspelt",
+                "--category", "issued-in-error")[0] == 0
     return home, docs
 
 
