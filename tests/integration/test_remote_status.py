@@ -35,7 +35,9 @@ from tests.fixtures.pki import PASSPHRASE
 def serve(home: Path, port: int, **env: str) -> Iterator[Served]:
     """`edoc serve` for ``home`` on ``port``, with extra environment variables."""
     values = {k: v for k, v in os.environ.items() if not k.startswith(("EDOC_", "PROMETHEUS_"))}
-    values.update(EDOC_HOME=str(home), EDOC_KEY_PASSPHRASE=PASSPHRASE, **env)
+    # links follow the port served (edoc serve refuses a loopback URL it does not answer on)
+    values.update(EDOC_HOME=str(home), EDOC_KEY_PASSPHRASE=PASSPHRASE,
+                  EDOC_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", **env)
     proc = subprocess.Popen(_command("--port", str(port)), env=values,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
