@@ -27,7 +27,7 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-@router.get("", response_model=AuditPage, responses=problems(401, 403, 422))
+@router.get("", response_model=AuditPage, responses=problems(401, 403, 404, 422))
 def audit_entries(
     key: AuditorKey,
     registry: RegistryDep,

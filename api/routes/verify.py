@@ -91,7 +91,8 @@ async def _verified(
     "",
     openapi_extra=_UPLOAD_DOC,
     responses={200: {"description": "The verification report (JSON, docs/verify-report.md; "
-                                    "or ETSI TS 119 102-2 XML with format=etsi), whatever the verdict"},
+                                    "or ETSI TS 119 102-2 XML with format=etsi), whatever the verdict",
+                     "content": {"application/json": {}, "application/xml": {}}},
                **problems(413, 415, 422, 429, 503)},
 )
 async def verify_upload(
