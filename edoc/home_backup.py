@@ -5,7 +5,9 @@ home cannot vouch for: its own PKI (trust anchors, CA keys, seal and TSA keys)
 is another one, so every restored document verifies as "not a trusted issuer".
 :func:`pack_home_keys` puts what makes the agency itself - ``edoc.toml``,
 ``pki/`` (certificates, CRLs, the encrypted private keys), ``secrets/`` (the
-key passphrase file, the holder-link key) and the agency's ``templates/`` -
+key passphrase file, the holder-link key), the ``templates/``, every onboarded agency's
+``agencies/ID/`` (its seal key and certificate, templates, retired keys) and the
+``truststore/`` -
 into one tar, encrypted with AES-256-GCM under a key derived from the backup
 passphrase with scrypt (both from ``cryptography``). :func:`unpack_home_keys`
 writes them into an empty home folder.
@@ -35,7 +37,7 @@ from .settings import CONFIG_NAME, Settings
 BUNDLE_NAME = "home-keys.json"
 FORMAT = "edoc-home-keys/1"
 #: what of the home goes into the bundle (objects and the registry are the backup's own data)
-PARTS = (CONFIG_NAME, "pki", "secrets", "templates")
+PARTS = (CONFIG_NAME, "pki", "secrets", "templates", "agencies", "truststore")
 MIN_PASSPHRASE = 12
 _SCRYPT = {"n": 2**15, "r": 8, "p": 1}  # ~32 MB, ~0.1 s: RFC 7914's interactive parameters
 
@@ -95,7 +97,7 @@ def unpack_home_keys(bundle: bytes, passphrase: bytes, home: Path) -> list[str]:
     with tarfile.open(fileobj=io.BytesIO(plain), mode="r") as tar:
         tar.extractall(home, filter="data")  # no absolute paths, links out or devices
         written = sorted({m.name.split("/", 1)[0] for m in tar.getmembers()})
-    for secret in ("secrets", "pki"):
+    for secret in ("secrets", "pki", "agencies"):
         if (home / secret).is_dir():
             (home / secret).chmod(0o700)
     return written

@@ -46,6 +46,14 @@ def agency(edoc, tmp_path):
         docs[name] = out.split()[1]
     assert edoc(home, "revoke", docs["revoked"], "--reason", "the holder's name was misspelt",
                 "--category", "issued-in-error")[0] == 0
+    # a second agency of the platform, with its own seal key in agencies/second/
+    code, _, err = edoc(home, "agency", "add", "second", "--name-th", "หน่วยงานที่สอง",
+                        "--name-en", "Second Agency")
+    assert code == 0, err
+    code, out, err = edoc(home, "issue", "certificate", "--example", "--agency", "second",
+                          "--out", tmp_path / "second.pdf")
+    assert code == 0, err
+    docs["second"] = out.split()[1]
     return home, docs
 
 
@@ -72,16 +80,21 @@ def test_backup_with_keys_restores_a_working_agency(edoc, agency, tmp_path):
     assert not restored.exists() or not any(restored.iterdir())
     code, out, err = edoc(restored, "restore", archive, "--passphrase-file", secret)
     assert code == 0, err
-    assert "restored 2 objects and 2 documents" in out
+    assert "restored 3 objects and 3 documents" in out
 
     code, out, _ = edoc(restored, "verify", tmp_path / "kept.pdf")
     assert code == 0 and "VALID" in out and "INVALID" not in out
     code, out, _ = edoc(restored, "verify", tmp_path / "revoked.pdf")
     assert code == 1 and "INVALID" in out and "revoked" in out and "issued in error" in out
+    # the second agency's seal came back too: its document verifies, and it issues again
+    code, out, _ = edoc(restored, "verify", tmp_path / "second.pdf")
+    assert code == 0 and "VALID" in out and "Second Agency" in out, out
+    code, _, err = edoc(restored, "issue", "certificate", "--example", "--agency", "second")
+    assert code == 0, err
 
     code, out, err = edoc(restored, "doctor")
     assert code == 0, out + err
-    assert "verified with this home's own trust store: 2" in out
+    assert "verified with this home's own trust store: 4" in out  # the new one of agency second too
 
     # the restored agency goes on: a new event extends the restored chain, which stays intact
     code, out, err = edoc(restored, "issue", "certificate", "--example")
@@ -111,7 +124,7 @@ def test_backup_without_keys_says_it_is_incomplete_and_doctor_catches_the_result
     assert code == 1 and "problems found" in out
     assert "does not validate with this home's own trust store" in out and "--passphrase-file" in out
     code, out, _ = edoc(restored, "doctor", "--json")
-    assert json.loads(out)["ok"] is False and len(json.loads(out)["trust"]["untrusted"]) == 2
+    assert json.loads(out)["ok"] is False and len(json.loads(out)["trust"]["untrusted"]) == 3
 
 
 def test_a_short_backup_passphrase_is_refused(edoc, agency, tmp_path):
