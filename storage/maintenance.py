@@ -194,19 +194,30 @@ def backup(
     return _manifest_value(manifest)
 
 
-def read_extras(archive: Path) -> dict[str, bytes]:
-    """The extra members a backup was given (checked against the manifest's digests)."""
+def _open_backup(archive: Path) -> tuple[tarfile.TarFile, dict[str, Any]]:
+    """The open archive and its manifest, checked to be an edoc backup."""
     try:
         tar = tarfile.open(archive, "r")
     except (OSError, tarfile.TarError) as exc:
         raise BackupError(f"cannot read backup {archive}") from exc
+    try:
+        manifest = json.loads(_member(tar, _MANIFEST))
+    except ValueError as exc:
+        tar.close()
+        raise BackupError(f"the manifest of {archive} is not JSON") from exc
+    except BackupError:
+        tar.close()
+        raise
+    if manifest.get("format") != BACKUP_FORMAT:
+        tar.close()
+        raise BackupError(f"{archive} is not an {BACKUP_FORMAT} archive")
+    return tar, manifest
+
+
+def read_extras(archive: Path) -> dict[str, bytes]:
+    """The extra members a backup was given (checked against the manifest's digests)."""
+    tar, manifest = _open_backup(archive)
     with tar:
-        try:
-            manifest = json.loads(_member(tar, _MANIFEST))
-        except ValueError as exc:
-            raise BackupError(f"the manifest of {archive} is not JSON") from exc
-        if manifest.get("format") != BACKUP_FORMAT:
-            raise BackupError(f"{archive} is not an {BACKUP_FORMAT} archive")
         found = {}
         for name, meta in manifest.get("extras", {}).items():
             data = _member(tar, f"extra/{name}")
@@ -218,17 +229,8 @@ def read_extras(archive: Path) -> dict[str, bytes]:
 
 def restore(archive: Path, store: ObjectStore, registry: Registry) -> BackupManifest:
     """Load a backup into an empty store and an empty (migrated) registry."""
-    try:
-        tar = tarfile.open(archive, "r")
-    except (OSError, tarfile.TarError) as exc:
-        raise BackupError(f"cannot read backup {archive}") from exc
+    tar, manifest = _open_backup(archive)
     with tar:
-        try:
-            manifest = json.loads(_member(tar, _MANIFEST))
-        except ValueError as exc:
-            raise BackupError(f"the manifest of {archive} is not JSON") from exc
-        if manifest.get("format") != BACKUP_FORMAT:
-            raise BackupError(f"{archive} is not an {BACKUP_FORMAT} archive")
         with snapshot_tx(registry.engine) as conn:
             revision = schema_revision(conn)
         if manifest["schema_revision"] != revision:
